@@ -1,0 +1,1 @@
+"""Chat models behind one small interface, resolved from strings ('llamacpp:smollm2-135m', 'ollama:<name>')."""

@@ -1,0 +1,207 @@
+"""The escalation chain: try models in order, record why each one failed, return the first usable answer.
+
+In the spirit of pydantic-ai's `models/fallback.py` (fall back on given exceptions or on a failed response check),
+but every attempt is recorded (model, error kind and message, latency, backend tries) and handed back with the result,
+or carried by `AllModelsFailed` when nothing worked. Each attempt is a span event (and each failover a decision with
+its reason) on one `invoke_agent escalation_chain` span; the models' own `chat` spans are its children.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents import telemetry
+from agents.models.base import (
+    Availability,
+    ChatModel,
+    ChatResult,
+    GenerationOptions,
+    Message,
+    Schema,
+    ToolChoice,
+    ToolSpec,
+)
+from agents.models.errors import (
+    ErrorKind,
+    InvalidModelOutput,
+    ModelError,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from agents.models.registry import ModelRegistry
+
+#: Failures that move on to the next model. ModelBug is not among them: our own mistake fails on every model.
+DEFAULT_ESCALATE_ON: tuple[type[ModelError], ...] = (ModelTimeout, ModelUnavailable, InvalidModelOutput)
+
+#: A check of a successful reply: None if acceptable, else the reason it is not (recorded as invalid output).
+ResultCheck = Callable[[ChatResult], str | None]
+
+
+class ChainAttempt(BaseModel):
+    """One model tried by the chain, and what came of it."""
+
+    model: str = Field(description="Model id, e.g. 'ollama:qwen2.5:7b-instruct'.")
+    ok: bool = Field(description="Whether this model's answer was used.")
+    error_kind: ErrorKind | None = Field(default=None, description="timeout, unavailable, invalid_output or bug.")
+    error_type: str | None = Field(default=None, description="Error class, e.g. 'ModelNotFound'.")
+    message: str | None = Field(default=None, description="Why it failed, as the backend said.")
+    latency_s: float = Field(description="Wall-clock seconds spent on this model, its retries included.")
+    tries: int = Field(default=1, description="Backend attempts made for this model (1 + retries).")
+
+
+class ChainResult(BaseModel):
+    """The first usable answer and every attempt that led to it."""
+
+    result: ChatResult
+    attempts: list[ChainAttempt]
+
+    @property
+    def model(self) -> str:
+        """Id of the model that answered."""
+        return self.result.model
+
+    @property
+    def escalated(self) -> bool:
+        """Whether a model other than the first one answered."""
+        return len(self.attempts) > 1
+
+
+class AllModelsFailed(ModelUnavailable):
+    """Every model of the chain failed; `chain_attempts` says how and why, model by model."""
+
+    retryable = False
+
+    def __init__(self, chain_attempts: list[ChainAttempt]) -> None:
+        reasons = "; ".join(f"{a.model} ({a.error_type}: {a.message})" for a in chain_attempts)
+        summary = f"All {len(chain_attempts)} models of the escalation chain failed: {reasons}"
+        super().__init__(
+            summary if chain_attempts else "The escalation chain has no models; configure escalation_chain.",
+            model=",".join(a.model for a in chain_attempts),
+            attempts=sum(a.tries for a in chain_attempts),
+        )
+        self.chain_attempts = chain_attempts
+
+
+class EscalationChain:
+    """Models tried in order on the same request until one gives a usable answer."""
+
+    def __init__(
+        self,
+        models: Sequence[ChatModel],
+        *,
+        escalate_on: tuple[type[ModelError], ...] = DEFAULT_ESCALATE_ON,
+        check: ResultCheck | None = None,
+    ) -> None:
+        self.models = list(models)
+        self.escalate_on = escalate_on
+        self.check = check
+
+    @classmethod
+    def from_specs(cls, specs: Sequence[str], registry: ModelRegistry, **kwargs: Any) -> EscalationChain:
+        """A chain of the models named by strings such as 'ollama:qwen2.5:7b-instruct', resolved by the registry."""
+        return cls([registry.get(spec) for spec in specs], **kwargs)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of the models, in order."""
+        return [m.id for m in self.models]
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        options: GenerationOptions | None = None,
+        schema: Schema | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: ToolChoice | None = None,
+    ) -> ChainResult:
+        """Send the chat to each model in turn; return the first usable answer with the attempts, or raise.
+
+        Raises `AllModelsFailed` (with every attempt) when no model answers usably; an error not in `escalate_on`
+        (by default `ModelBug`, our own mistake) is raised at once.
+        """
+        attempts: list[ChainAttempt] = []
+        attrs = {
+            telemetry.OPERATION: "invoke_agent",
+            telemetry.AGENT_NAME: "escalation_chain",
+            "forge.chain.models": self.ids,
+        }
+        with telemetry.start_span("invoke_agent escalation_chain", attrs=attrs) as span:
+            for model in self.models:
+                start = time.perf_counter()
+                try:
+                    result = model.chat(messages, options=options, schema=schema, tools=tools, tool_choice=tool_choice)
+                    self._accept(model, result)
+                except self.escalate_on as exc:
+                    attempts.append(_failed(model, exc, time.perf_counter() - start))
+                    span.add_event("forge.escalation.attempt", _event_attrs(attempts[-1]))
+                    telemetry.record_decision(
+                        span,
+                        "chain.failover",
+                        "next model" if model is not self.models[-1] else "give up",
+                        f"{model.id}: {exc.kind}: {exc}",
+                    )
+                    continue
+                attempts.append(
+                    ChainAttempt(model=model.id, ok=True, latency_s=time.perf_counter() - start, tries=result.attempts)
+                )
+                span.add_event("forge.escalation.attempt", _event_attrs(attempts[-1]))
+                telemetry.set_attrs(span, {"forge.chain.selected": model.id, "forge.chain.tried": len(attempts)})
+                return ChainResult(result=result, attempts=attempts)
+            raise AllModelsFailed(attempts)
+
+    def _accept(self, model: ChatModel, result: ChatResult) -> None:
+        """Apply the response check; an unacceptable answer counts as invalid output of that model."""
+        reason = self.check(result) if self.check else None
+        if reason:
+            raise InvalidModelOutput(f"{model.id}: answer rejected: {reason}", model=model.id, attempts=result.attempts)
+
+    def availability(self) -> list[Availability]:
+        """Every model's availability, in chain order (cheap: each backend's quick check)."""
+        return [_availability(m) for m in self.models]
+
+    def first_reachable(self) -> ChatModel | None:
+        """The first model whose quick availability check passes, or None if none does."""
+        for model in self.models:
+            if _availability(model).reachable:
+                return model
+        return None
+
+
+def _failed(model: ChatModel, exc: ModelError, latency_s: float) -> ChainAttempt:
+    """The record of a failed attempt."""
+    return ChainAttempt(
+        model=model.id,
+        ok=False,
+        error_kind=exc.kind,
+        error_type=type(exc).__name__,
+        message=str(exc),
+        latency_s=latency_s,
+        tries=exc.attempts,
+    )
+
+
+def _availability(model: ChatModel) -> Availability:
+    """A model's availability; a check that itself fails counts as unreachable, with the reason."""
+    try:
+        return model.availability()
+    except ModelError as exc:
+        return Availability(model=model.id, reachable=False, detail=str(exc))
+
+
+def _event_attrs(attempt: ChainAttempt) -> dict[str, str | bool | float | int]:
+    """Span-event attributes of one attempt (no None values: OpenTelemetry rejects them)."""
+    attrs: dict[str, str | bool | float | int] = {
+        "forge.model_id": attempt.model,
+        "forge.ok": attempt.ok,
+        "forge.latency_s": attempt.latency_s,
+        "forge.attempts": attempt.tries,
+    }
+    if attempt.error_kind:
+        attrs[telemetry.ERROR_TYPE] = attempt.error_kind
+        attrs["forge.error"] = (attempt.message or "")[:300]
+    return attrs

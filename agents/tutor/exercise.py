@@ -1,0 +1,213 @@
+"""Exercises in a tutoring session: when to offer one (a pure rule), what to ask the item graph for, and grading.
+
+Rule (checked after the reply, every turn; the first that applies wins):
+
+1. Never when exercises are off, before turn `exercise_first_turn` (3), within `exercise_cooldown` (5) turns of the
+   last offer, while an offered exercise is still unanswered, or in a turn that answered one.
+2. A recurring error: an error type seen in at least `recurring_min` (2) of the last `recurring_window` (6) turns,
+   and practised by an exercise type -> error_correction (agreement, tense, verb forms, plurals, comparatives) or
+   open_gap (articles, prepositions), at the learner's level, on the conversation's topic. Slips (spelling, the
+   capital I) and confusable words get none: an exercise from the item graph would not practise them.
+3. Vocabulary due for review: at least `due_words_min` (3) words due -> gap_fill on the topic those words share.
+4. Otherwise none.
+
+So a 20-turn session gets at most four offers, and the median turn never pays for item generation.
+The exercise is the item graph's (`run_item`, one nested trace, with the session id). The next learner message
+that looks like an answer (a few words, or the answer itself) is graded instead of being chatted about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from agents.tutor.learner import LearnerModel, recent_count
+from agents.tutor.policy import TutorPolicy
+from knowledge.items import ExerciseType
+from knowledge.learner_errors import ErrorType
+from knowledge.levels import Level
+from knowledge.lexicon import Lexicon
+from knowledge.nlp import analyze
+
+#: The item type that practises each error type (types not listed get no exercise).
+EXERCISE_FOR: dict[ErrorType, ExerciseType] = {
+    "subject-verb agreement": "error_correction",
+    "verb tense": "error_correction",
+    "verb form": "error_correction",
+    "singular/plural noun": "error_correction",
+    "comparative": "error_correction",
+    "article": "open_gap",
+    "preposition": "open_gap",
+}
+#: WordNet noun files that make good exercise topics, and the topic each becomes.
+TOPIC_OF_LEXFILE = {
+    "noun.animal": "animals", "noun.food": "food", "noun.body": "the body", "noun.plant": "plants",
+    "noun.location": "places", "noun.time": "time", "noun.feeling": "feelings", "noun.person": "people",
+    "noun.communication": "communication", "noun.event": "events", "noun.act": "activities",
+    "noun.artifact": "things at home", "noun.group": "groups", "noun.object": "nature",
+}  # fmt: skip
+DEFAULT_TOPIC = "daily life"
+#: A message this short after an exercise is its answer; up to MAX_ANSWER_WORDS it must contain the answer.
+SHORT_ANSWER_WORDS = 3
+MAX_ANSWER_WORDS = 8
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+class ExercisePlan(BaseModel):
+    """What to ask the item graph for, and why."""
+
+    type: ExerciseType
+    level: Level
+    topic: str
+    reason: str
+    error_type: str | None = None
+    words: list[str] = Field(default_factory=list, description="Keys ('lemma|pos') of the due words that led to it.")
+
+
+class PendingExercise(BaseModel):
+    """An exercise shown to the learner and not answered yet."""
+
+    turn: int
+    type: ExerciseType
+    item: dict[str, object]
+    reason: str
+    run_id: str
+    trace_id: str | None = None
+    words: list[str] = Field(default_factory=list)
+
+
+class Grade(BaseModel):
+    """How the learner's answer to a pending exercise was judged."""
+
+    correct: bool
+    expected: str
+    given: str
+    feedback: str
+
+
+def plan_exercise(
+    learner: LearnerModel, turn: int, now: datetime, policy: TutorPolicy, *, pending: bool, answered: bool,
+    topic: str,
+) -> tuple[ExercisePlan | None, str]:  # fmt: skip
+    """The exercise to offer this turn (or None) and the reason, following the rule in the module docstring."""
+    blocked = _blocked(learner, turn, policy, pending=pending, answered=answered)
+    if blocked:
+        return None, blocked
+    level = learner.level.level
+    recurring = _recurring(learner, turn, policy)
+    if recurring is not None:
+        kind, count = recurring
+        reason = f"{kind} errors in {count} of the last {policy.recurring_window} turns"
+        return ExercisePlan(type=EXERCISE_FOR[kind], level=level, topic=topic, reason=reason, error_type=kind), reason
+    due = learner.due(now)
+    if len(due) >= policy.due_words_min:
+        words = [c.word for c in due[:6]]
+        reason = f"{len(due)} words due for review ({', '.join(words[:3])} ...)"
+        plan = ExercisePlan(type="gap_fill", level=level, topic=words_topic(words), reason=reason,
+                            words=[c.key for c in due[:6]])  # fmt: skip
+        return plan, reason
+    return None, "no recurring error and not enough words due for review"
+
+
+def _blocked(learner: LearnerModel, turn: int, policy: TutorPolicy, *, pending: bool, answered: bool) -> str:
+    """Why no exercise may be offered this turn, or '' if one may."""
+    last = max((e.turn for e in learner.exercises), default=None)
+    if not policy.exercises:
+        return "exercises are switched off"
+    if answered or pending:
+        return "the learner is answering an exercise" if answered else "an exercise is waiting for an answer"
+    if turn < policy.exercise_first_turn:
+        return f"no exercise before turn {policy.exercise_first_turn}"
+    if last is not None and turn - last < policy.exercise_cooldown:
+        return f"the last exercise was {turn - last} turn(s) ago (at least {policy.exercise_cooldown} apart)"
+    return ""
+
+
+def _recurring(learner: LearnerModel, turn: int, policy: TutorPolicy) -> tuple[ErrorType, int] | None:
+    """The error type with an exercise that occurred in the most recent turns, if it reaches the minimum."""
+    best: tuple[ErrorType, int] | None = None
+    for kind, exercise in EXERCISE_FOR.items():
+        stat = learner.errors.get(kind)
+        if stat is None or exercise is None:
+            continue
+        count = recent_count(stat, turn, policy.recurring_window)
+        if count >= policy.recurring_min and (best is None or count > best[1]):
+            best = (kind, count)
+    return best
+
+
+def conversation_topic(messages: Sequence[str], lexicon: Lexicon | None = None) -> str:
+    """The topic of the learner's recent messages: the WordNet file most of their nouns share, else their noun."""
+    nouns = [t.lemma.lower() for m in messages[-4:] for t in analyze(m) if t.tag in {"NN", "NNS"} and t.is_word]
+    return words_topic(nouns, lexicon) if nouns else DEFAULT_TOPIC
+
+
+def words_topic(words: Sequence[str], lexicon: Lexicon | None = None) -> str:
+    """The topic several words share (a WordNet noun file we name), else the commonest listed word itself."""
+    lex = lexicon or Lexicon.load()
+    files = Counter(f for w in words for f in lex.topics(w, "noun")[:1] if f in TOPIC_OF_LEXFILE)
+    if files:
+        return TOPIC_OF_LEXFILE[files.most_common(1)[0][0]]
+    listed = [w for w in words if lex.level_of(w, "noun").is_listed and w.isalpha()]
+    return Counter(listed).most_common(1)[0][0] if listed else DEFAULT_TOPIC
+
+
+# --- answers --------------------------------------------------------------------------------------------------
+
+
+def expected_answers(pending: PendingExercise) -> list[str]:
+    """What counts as a right answer: the answer, accepted alternatives, the correction or corrected sentence."""
+    item = pending.item
+    found: list[str] = []
+    for key in ("answer", "correction"):
+        value = item.get(key)
+        if isinstance(value, str):
+            found.append(value)
+    accepted = item.get("accepted_answers")
+    if isinstance(accepted, list):
+        found += [a for a in accepted if isinstance(a, str)]
+    return list(dict.fromkeys(found))
+
+
+def _normal(text: str) -> str:
+    """Lower-case words only, for comparing answers."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def looks_like_answer(pending: PendingExercise, message: str) -> bool:
+    """Whether a message answers the pending exercise rather than going on with the chat.
+
+    An answer is at most `SHORT_ANSWER_WORDS` words, or contains an expected answer of several words and is at most
+    `MAX_ANSWER_WORDS` words, or (error correction) repeats most of the exercise sentence.
+    """
+    said = _normal(message)
+    words = said.split()
+    if len(words) <= SHORT_ANSWER_WORDS:
+        return True
+    expected = [_normal(a) for a in expected_answers(pending) if _normal(a)]
+    if any(a == said or (len(words) <= MAX_ANSWER_WORDS and " " in a and f" {a} " in f" {said} ") for a in expected):
+        return True
+    stem = set(_normal(str(pending.item.get("stem", ""))).split())
+    return pending.type == "error_correction" and bool(stem) and len(stem & set(words)) >= 0.6 * len(stem)
+
+
+def grade(pending: PendingExercise, message: str) -> Grade:
+    """Judge an answer: right if it is (or, for a short answer, contains) one of the expected answers."""
+    said = _normal(message)
+    expected = expected_answers(pending)
+    right = any(_matches(said, _normal(a), pending.type) for a in expected if _normal(a))
+    shown = str(pending.item.get("correction") or pending.item.get("answer") or (expected[0] if expected else ""))
+    feedback = f'Yes, "{shown}" is right!' if right else f'Not quite: the answer is "{shown}".'
+    return Grade(correct=right, expected=shown, given=message.strip()[:200], feedback=feedback)
+
+
+def _matches(said: str, answer: str, kind: str) -> bool:
+    """Exact match, or the answer word among at most three words (an error correction's fixed word)."""
+    if said == answer:
+        return True
+    words = said.split()
+    return kind in ("error_correction", "open_gap", "gap_fill") and len(words) <= 3 and answer in words

@@ -1,0 +1,1 @@
+"""The `forge` command line: one module per command or command group, registered in `app.py`."""

@@ -1,0 +1,223 @@
+"""`forge bench quality|speed|...`: benchmarks that print figures (tables for people, --json for scripts)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from forge.bench import quality, speed
+from forge.cli.common import console, err_console, print_json, services
+from forge.cli.index import build_with_progress
+from knowledge.errors import UserInputError
+from knowledge.items import EXERCISE_TYPES
+from knowledge.levels import Level, parse_level
+
+app = typer.Typer(help="Benchmarks: print measured figures against the goals.", no_args_is_help=True)
+_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def _levels(text: str) -> list[Level]:
+    """Comma-separated levels."""
+    return [parse_level(part) for part in text.split(",") if part.strip()]
+
+
+def _kinds(text: str) -> list[str]:
+    """Comma-separated exercise types, checked."""
+    kinds = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [k for k in kinds if k not in EXERCISE_TYPES]
+    if unknown:
+        raise UserInputError(f"Unknown exercise type {unknown[0]!r}; accepted types are {', '.join(EXERCISE_TYPES)}.")
+    return kinds
+
+
+def _topics(text: str | None, per_cell: int) -> list[str]:
+    """Held-out topics (never the ones generation was tuned on)."""
+    topics = [t.strip() for t in text.split(",")] if text else list(quality.BENCH_TOPICS[:per_cell])
+    tuned = [t for t in topics if t in quality.TUNING_TOPICS]
+    if tuned:
+        raise UserInputError(f"Topic {tuned[0]!r} was used for tuning; give held-out topics, e.g. music, weather.")
+    return topics
+
+
+@app.command("quality")
+def quality_cmd(
+    ctx: typer.Context,
+    levels: Annotated[str, typer.Option(help="Comma-separated levels.")] = "A1,A2,B1,B2,C1,C2",
+    types: Annotated[str, typer.Option("--types", help="Comma-separated exercise types.")] = ",".join(EXERCISE_TYPES),
+    topics: Annotated[str | None, typer.Option(help="Comma-separated held-out topics.")] = None,
+    per_cell: Annotated[int, typer.Option("--per-cell", min=1, max=10, help="Topics per level×type cell.")] = 2,
+    thresholds: Annotated[
+        str | None, typer.Option(help="With an escalation target: local attempts before escalating, e.g. 1,2,3.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the first request.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Structural validity, share of items within the level, ACI and latency, by level and by type."""
+    svc = services(ctx)
+    build_with_progress(svc, quiet=as_json)
+    batch = quality.requests(_levels(levels), _kinds(types), _topics(topics, per_cell), seed)
+    with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("Generating", total=len(batch))
+        rows = quality.run(svc, batch, progress=lambda: progress.advance(task))
+        table = None
+        if thresholds:
+            steps = [int(t) for t in thresholds.split(",")]
+            task2 = progress.add_task("Escalation thresholds", total=len(batch) * len(steps))
+            table = quality.routellm_table(svc, batch, steps, lambda: progress.advance(task2))
+    report = {
+        "overall": quality.summary(rows),
+        "by_level": quality.breakdown(rows, lambda r: r.level.value),
+        "by_type": quality.breakdown(rows, lambda r: r.kind),
+        "escalation_thresholds": table,
+        "escalation_chain": svc.settings.escalation_chain,
+        "escalation_reachable": svc.agent_context.escalation_target() is not None,
+        "topics": sorted({r.topic for r in rows}),
+        "failures": [
+            {"level": r.level.value, "type": r.kind, "topic": r.topic, "problems": r.problems[:3]}
+            for r in rows
+            if not r.structural
+        ],
+    }
+    if as_json:
+        print_json(report)
+        return
+    _print_quality(report)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _print_quality(report: dict[str, Any]) -> None:
+    """Tables of the goal figures."""
+    table = Table(title="Item quality (independent re-check of every item)")
+    for column in (
+        "group",
+        "items",
+        "structurally valid",
+        "≤5% words above level",
+        "accepted",
+        "escalated",
+        "mean ACI",
+        "median s",
+        "median overhead ms",
+    ):
+        table.add_column(column, justify="right")
+    groups = [("all", report["overall"])] + [(f"level {k}", v) for k, v in report["by_level"].items()]
+    groups += [(f"type {k}", v) for k, v in report["by_type"].items()]
+    for name, s in groups:
+        table.add_row(
+            name,
+            str(s["items"]),
+            _pct(s["structurally_valid"]),
+            _pct(s["within_level"]),
+            _pct(s["accepted"]),
+            _pct(s["escalated"]),
+            f"{s['mean_aci']:.3f}",
+            f"{s['median_s']:.2f}",
+            f"{1000 * s['median_overhead_s']:.1f}",
+        )
+    console.print(table)
+    if report["escalation_thresholds"]:
+        _print_thresholds(report["escalation_thresholds"])
+    console.print(
+        f"Goals: ≥95% structurally valid, ≥90% with ≤5% of words above the level, median ≤4 s per item. "
+        f"Topics: {', '.join(report['topics'])}."
+    )
+
+
+def _print_thresholds(rows: list[dict[str, Any]]) -> None:
+    """The RouteLLM-style table: quality against the share of items escalated."""
+    table = Table(title="Quality vs share escalated (escalate after N local attempts)")
+    for column in ("N", "escalated", "structurally valid", "≤5% above level", "accepted", "mean ACI", "median s"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            str(row["local_attempts_before_escalating"]),
+            _pct(row["escalated"]),
+            _pct(row["structurally_valid"]),
+            _pct(row["within_level"]),
+            _pct(row["accepted"]),
+            f"{row['mean_aci']:.3f}",
+            f"{row['median_s']:.2f}",
+        )
+    console.print(table)
+
+
+@app.command("speed")
+def speed_cmd(
+    ctx: typer.Context,
+    per_type: Annotated[int, typer.Option("--per-type", min=1, max=20, help="Items per exercise type.")] = 3,
+    level: Annotated[str, typer.Option(help="Level of the latency items.")] = "B1",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Latency per item, orchestration overhead, backend tokens/s vs llama-cpp-python, tracing overhead."""
+    svc = services(ctx)
+    build_with_progress(svc, quiet=as_json)
+    batch = quality.requests([parse_level(level)], list(EXERCISE_TYPES), quality.BENCH_TOPICS[:per_type], 5000)
+    with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
+        progress.add_task("Warming up (one item per type, not measured)", total=None)
+        warm_s = speed.warm_up(svc, batch)
+        task = progress.add_task("Items", total=len(batch))
+        rows = speed.item_latency(svc, batch, lambda: progress.advance(task))
+        progress.add_task("Backend throughput and tracing overhead", total=None)
+        local = svc.model()
+        throughput = speed.backend_throughput(local) if hasattr(local, "_instance") else {}  # type: ignore[arg-type]
+        tracing = speed.tracing_overhead(svc, batch[: len(EXERCISE_TYPES)])
+    report = {
+        "warm_up_s": warm_s,
+        "items": speed.medians(rows),
+        "by_type": {k: speed.medians([r for r in rows if r["type"] == k]) for k in EXERCISE_TYPES},
+        "backend": throughput,
+        "tracing": tracing,
+    }
+    if as_json:
+        print_json(report)
+        return
+    _print_speed(report)
+
+
+def _print_speed(report: dict[str, Any]) -> None:
+    """Tables of the speed figures."""
+    table = Table(title="Latency per item (local model only)")
+    for column in ("type", "median s", "median model s", "median overhead ms"):
+        table.add_column(column, justify="right")
+    for name, m in [("all", report["items"]), *report["by_type"].items()]:
+        table.add_row(
+            name, f"{m['median_s']:.2f}", f"{m['median_model_s']:.2f}", f"{1000 * m['median_overhead_s']:.1f}"
+        )
+    console.print(table)
+    console.print(f"Cold start (first item of each type, not in the table): {report['warm_up_s']:.1f} s in all.")
+    b, t = report["backend"], report["tracing"]
+    if b:
+        console.print(
+            f"Backend: {b['ours_tokens_per_s']:.1f} tokens/s through forge vs "
+            f"{b['direct_tokens_per_s']:.1f} direct ({100 * b['difference']:+.1f}%; goal within 5%)."
+        )
+    console.print(f"Tracing: {t['on_s']:.2f} s on vs {t['off_s']:.2f} s off ({100 * t['overhead']:+.1f}%; goal ≤ 5%).")
+    console.print("Goal: orchestration overhead ≤ 50 ms median per item.")
+
+
+@app.command("sessions")
+def sessions_cmd(
+    ctx: typer.Context,
+    kills: Annotated[int, typer.Option("--kills", min=1, max=20, help="Turns killed with -9 at random points.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the random kill points.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Session turn latency, kill -9 recovery, and isolation of four parallel sessions."""
+    from forge.bench import sessions as session_bench
+    from forge.cli.bench_sessions import print_sessions
+
+    svc = services(ctx)
+    build_with_progress(svc, quiet=as_json)
+    with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("Scripted turns", total=None)
+        report = session_bench.run(svc, kills=kills, seed=seed, progress=lambda _: progress.advance(task))
+    if as_json:
+        print_json(report)
+        return
+    print_sessions(report)

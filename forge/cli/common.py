@@ -1,0 +1,69 @@
+"""Helpers every command shares: consoles, the per-process services, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from forge.services import Services
+from forge.settings import load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class CliState:
+    """Global options and the lazily built services of this invocation."""
+
+    def __init__(self, overrides: dict[str, Any], debug: bool) -> None:
+        self.overrides = overrides
+        self.debug = debug
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        """Build the services from the settings on first use."""
+        if self._services is None:
+            settings, _ = load_settings(self.overrides)
+            self._services = Services(settings)
+        return self._services
+
+    def close(self) -> None:
+        """Close the services if they were built."""
+        if self._services is not None:
+            self._services.close()
+
+
+def state(ctx: typer.Context) -> CliState:
+    """The CliState stored on the root context by the app callback."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState({}, debug=False)
+    return root.obj
+
+
+def services(ctx: typer.Context) -> Services:
+    """The services of this invocation."""
+    return state(ctx).services
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert pydantic models (and lists/dicts of them) to plain JSON values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print one JSON document on stdout (for scripts: nothing else goes to stdout with --json)."""
+    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()

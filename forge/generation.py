@@ -1,0 +1,226 @@
+"""Running exercise requests for the CLI and scripts: validation, one-off runs, and resumable batches.
+
+A batch reads requests from JSON Lines and appends one result line per item to the output file, flushed as it goes.
+Each output line carries the key of the request it answers (input line number and item index), so a run that was
+interrupted (Ctrl-C, kill, power loss) resumes where it stopped: finished items are skipped, none is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agents.intake import check_type, clean_topic
+from forge.services import Services
+from graphs.item import run_item
+from graphs.state import ItemRequest, ItemResult
+from knowledge.errors import ResourceError, UserInputError
+from knowledge.levels import Level, parse_level
+
+MAX_COUNT = 1000
+Progress = Callable[[ItemResult], None]
+
+
+class Request(BaseModel):
+    """One request as a person or a batch line gives it: `count` items of a type at a level on a topic."""
+
+    level: str
+    topic: str
+    type: str
+    count: int = Field(default=1)
+    seed: int | None = None
+    source_text: str | None = None
+
+
+def checked(request: Request) -> tuple[Level, str, str]:
+    """Validate a request; UserInputError with one clear sentence if anything is wrong."""
+    level = parse_level(request.level)
+    if level is Level.PRE_A1:
+        raise UserInputError("Exercises start at A1; accepted levels are A1, A2, B1, B2, C1 and C2.")
+    if not 1 <= request.count <= MAX_COUNT:
+        raise UserInputError(f"A count of {request.count:,} is not accepted; give a count from 1 to {MAX_COUNT:,}.")
+    return level, clean_topic(request.topic), check_type(request.type)
+
+
+def item_requests(request: Request, session_id: str | None = None) -> list[ItemRequest]:
+    """The item requests of a validated request, with distinct seeds."""
+    level, topic, kind = checked(request)
+    base = request.seed if request.seed is not None else int.from_bytes(os.urandom(3), "big")
+    return [
+        ItemRequest.model_validate(
+            {
+                "level": level,
+                "topic": topic,
+                "type": kind,
+                "seed": base + i,
+                "source_text": request.source_text,
+                "session_id": session_id,
+            }
+        )
+        for i in range(request.count)
+    ]
+
+
+def generate(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
+    """Run every item of a request through the item graph, one trace each."""
+    graph = svc.item_graph
+    for item_request in item_requests(request):
+        result = run_item(graph, item_request)
+        if progress:
+            progress(result)
+        yield result
+
+
+def result_record(result: ItemResult) -> dict[str, Any]:
+    """One item as scripts read it: the exercise fields flat, then alignment and provenance."""
+    fields = dict(result.item or {})
+    fields.pop("instructions", None)
+    return {
+        **fields,
+        "type": result.type,
+        "level": result.level.value,
+        "topic": result.topic,
+        "instructions": (result.item or {}).get("instructions"),
+        "aci": result.aci,
+        "above_level_share": result.above_share,
+        "violations": [v.model_dump(mode="json") for v in result.violations],
+        "model": result.model,
+        "escalated": result.escalated,
+        "escalation_reason": result.escalation_reason,
+        "attempts": result.attempts,
+        "status": result.status,
+        "flagged": result.status == "flagged",
+        "failure": result.failure,
+        "run_id": result.run_id,
+        "trace_id": result.trace_id,
+        "timings": result.timings,
+    }
+
+
+def batch_summary(results: list[ItemResult]) -> dict[str, Any]:
+    """What a CLI run prints with --json: a run id, the items, and the failures."""
+    items = [result_record(r) for r in results if r.status != "failed"]
+    failed = [result_record(r) for r in results if r.status == "failed"]
+    return {"run_id": uuid.uuid4().hex, "items": items, "failed": failed}
+
+
+class BatchLine(BaseModel):
+    """One line of a batch input, with its number."""
+
+    number: int
+    request: Request | None = None
+    error: str | None = None
+
+
+def read_batch(path: Path) -> list[BatchLine]:
+    """Parse a JSON Lines request file; bad lines are kept with the reason (they become failure records)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(
+            f"Cannot read the batch file {path} ({exc.strerror}); give a readable .jsonl file."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"The batch file {path} is not UTF-8 text; give a JSON Lines file.") from exc
+    lines = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.strip():
+            lines.append(_parse_line(number, raw))
+    if not lines:
+        raise UserInputError(f"The batch file {path} has no requests; give one JSON object per line.")
+    return lines
+
+
+def _parse_line(number: int, raw: str) -> BatchLine:
+    """One batch line, or the reason it cannot be used."""
+    try:
+        request = Request.model_validate(json.loads(raw))
+        checked(request)
+        return BatchLine(number=number, request=request)
+    except json.JSONDecodeError as exc:
+        return BatchLine(number=number, error=f"line {number} is not JSON: {exc.msg}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return BatchLine(number=number, error=f"line {number}: {where}: {first['msg']}")
+    except UserInputError as exc:
+        return BatchLine(number=number, error=f"line {number}: {exc}")
+
+
+def done_keys(out: Path) -> set[str]:
+    """Keys of the results already in the output file (a torn last line from a crash is ignored)."""
+    if not out.exists():
+        return set()
+    keys = set()
+    for raw in out.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            keys.add(str(json.loads(raw)["key"]))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return keys
+
+
+def _append(out: Path, record: dict[str, Any]) -> None:
+    """Append one result line and make it durable before the next item starts."""
+    try:
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise ResourceError(f"Cannot write to {out} ({exc.strerror}); choose a writable --out file.") from exc
+
+
+def _repair_tail(out: Path) -> None:
+    """Cut a torn last line (from a kill mid-write) so appended lines start cleanly."""
+    if not out.exists():
+        return
+    data = out.read_bytes()
+    if data and not data.endswith(b"\n"):
+        out.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def run_batch(svc: Services, lines: list[BatchLine], out: Path, progress: Progress | None = None) -> dict[str, int]:
+    """Run every request line not yet answered in `out`; return counts of what happened."""
+    _repair_tail(out)
+    finished = done_keys(out)
+    counts = {"done_before": len(finished), "generated": 0, "failed": 0, "invalid_lines": 0}
+    for line in lines:
+        if line.request is None:
+            key = f"{line.number}:invalid"
+            if key not in finished:
+                _append(out, {"key": key, "line": line.number, "status": "invalid", "failure": line.error})
+                counts["invalid_lines"] += 1
+            continue
+        counts = _run_line(svc, line, out, finished, counts, progress)
+    return counts
+
+
+def _run_line(
+    svc: Services, line: BatchLine, out: Path, finished: set[str], counts: dict[str, int], progress: Progress | None
+) -> dict[str, int]:
+    """Generate the items of one request line that are not in the output yet."""
+    for index, item_request in enumerate(item_requests(_seeded(line))):
+        key = f"{line.number}:{index}"
+        if key in finished:
+            continue
+        result = run_item(svc.item_graph, item_request)
+        _append(out, {"key": key, "line": line.number, **result_record(result)})
+        counts["failed" if result.status == "failed" else "generated"] += 1
+        if progress:
+            progress(result)
+    return counts
+
+
+def _seeded(line: BatchLine) -> Request:
+    """The line's request with a seed derived from its line number when it has none (resume-stable)."""
+    request = line.request
+    if request is None:
+        raise ValueError("a batch line without a request was passed to _seeded")
+    return request if request.seed is not None else request.model_copy(update={"seed": line.number * 1000})

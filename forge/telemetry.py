@@ -1,0 +1,486 @@
+"""Recording traces: the OpenTelemetry provider, the SQLite span store it writes, and redaction of learner text.
+
+`setup_tracing(settings)` installs a TracerProvider (service.name "pedagogical-forge") whose BatchSpanProcessor hands
+finished spans to `SqliteSpanExporter` on a background thread, so a run only pays for creating spans, never for
+writing them. The store is `traces.sqlite` in the data dir (WAL): a `spans` table with one row per span and a
+`runs` table with one row per root span and the fields `forge trace list` filters on. A store that cannot be
+written (disk full, corrupt file) is reported once as a warning and otherwise ignored: a trace-store failure never
+fails a learner's run. Queries over the store live in `forge.traces`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from agents import telemetry
+from forge.settings import APP_NAME, Settings
+from knowledge.errors import ResourceError
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "traces.sqlite"
+SALT_NAME = "trace-salt"
+SCHEMA_VERSION = 1
+SERVICE_NAME = APP_NAME
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_id TEXT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    attributes TEXT NOT NULL,
+    events TEXT NOT NULL,
+    scope TEXT,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
+CREATE TABLE IF NOT EXISTS runs (
+    trace_id TEXT PRIMARY KEY,
+    root_span_id TEXT NOT NULL,
+    run_id TEXT,
+    kind TEXT,
+    name TEXT NOT NULL,
+    conversation_id TEXT,
+    level TEXT,
+    exercise_type TEXT,
+    models TEXT NOT NULL,
+    escalated INTEGER NOT NULL,
+    escalation_reasons TEXT NOT NULL,
+    failed INTEGER NOT NULL,
+    error TEXT,
+    valid INTEGER,
+    aci REAL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    model_calls INTEGER NOT NULL,
+    span_count INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_start ON runs (start_ns);
+CREATE INDEX IF NOT EXISTS runs_conversation ON runs (conversation_id);
+CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
+"""
+
+SPAN_COLUMNS = (
+    "trace_id", "span_id", "parent_id", "name", "kind", "start_ns", "end_ns", "status", "status_message",
+    "attributes", "events", "scope",
+)  # fmt: skip
+RUN_COLUMNS = (
+    "trace_id", "root_span_id", "run_id", "kind", "name", "conversation_id", "level", "exercise_type", "models",
+    "escalated", "escalation_reasons", "failed", "error", "valid", "aci", "input_tokens", "output_tokens",
+    "model_calls", "span_count", "start_ns", "end_ns",
+)  # fmt: skip
+
+
+class StoreVersionError(sqlite3.DatabaseError):
+    """The trace database was written by a newer version of the program."""
+
+
+def trace_db_path(data_dir: Path) -> Path:
+    """Where the trace store of a data dir lives."""
+    return data_dir.expanduser() / DB_NAME
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open the trace store (creating the schema when `create`); raises sqlite3 errors for corrupt files.
+
+    Readers pass create=False and must check the file exists first.
+    """
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if create:
+            conn.executescript(SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        _check_version(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_version(conn: sqlite3.Connection) -> None:
+    """Refuse a store written with a newer schema than this program knows."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else 0
+    if version != SCHEMA_VERSION:
+        raise StoreVersionError(f"schema version {version}, this program reads version {SCHEMA_VERSION}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing spans
+
+
+def span_row(span: ReadableSpan) -> tuple[Any, ...]:
+    """One `spans` row for a finished span."""
+    ctx = span.get_span_context()
+    parent = span.parent
+    events = [
+        {"name": e.name, "time_ns": e.timestamp, "attributes": _plain(e.attributes or {})} for e in span.events
+    ]
+    return (
+        format(ctx.trace_id, "032x") if ctx else "",
+        format(ctx.span_id, "016x") if ctx else "",
+        format(parent.span_id, "016x") if parent is not None else None,
+        span.name,
+        span.kind.name,
+        span.start_time or 0,
+        span.end_time or span.start_time or 0,
+        span.status.status_code.name,
+        span.status.description,
+        json.dumps(_plain(span.attributes or {}), ensure_ascii=False),
+        json.dumps(events, ensure_ascii=False),
+        span.instrumentation_scope.name if span.instrumentation_scope else None,
+    )
+
+
+def _plain(attributes: Any) -> dict[str, Any]:
+    """Attributes as a JSON-ready dict (OTel keeps sequences as tuples)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(attributes).items()}
+
+
+def write_spans(conn: sqlite3.Connection, spans: Sequence[ReadableSpan]) -> None:
+    """Insert spans and refresh the `runs` rows of the traces they belong to, in one transaction."""
+    rows = [span_row(s) for s in spans]
+    marks = ", ".join("?" * len(SPAN_COLUMNS))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(f"INSERT OR REPLACE INTO spans VALUES ({marks})", rows)
+        refresh_runs(conn, {row[0] for row in rows})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def refresh_runs(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
+    """Recompute the `runs` row of each trace from all its stored spans (children may arrive before the root)."""
+    marks = ", ".join("?" * len(RUN_COLUMNS))
+    for trace_id in trace_ids:
+        cursor = conn.execute(f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id = ?", (trace_id,))
+        summary = summarize_trace([dict(zip(SPAN_COLUMNS, r, strict=True)) for r in cursor])
+        if summary is not None:
+            conn.execute(f"INSERT OR REPLACE INTO runs VALUES ({marks})", tuple(summary[c] for c in RUN_COLUMNS))
+
+
+def summarize_trace(spans: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The `runs` row of one trace: root fields, models used, tokens, escalation, failure, last validator verdict.
+
+    Returns None while the root span has not arrived yet.
+    """
+    root = _root_of(spans)
+    if root is None:
+        return None
+    attrs = [json.loads(s["attributes"]) for s in spans]
+    root_attrs = json.loads(root["attributes"])
+    calls = [a for a in attrs if a.get(telemetry.INPUT_TOKENS) is not None or a.get(telemetry.MODEL_ID)]
+    reasons = _escalation_reasons(spans)
+    verdict = _last_verdict(spans, attrs)
+    failed = root["status"] == "ERROR" or bool(root_attrs.get(telemetry.RUN_FAILED))
+    return {
+        "trace_id": root["trace_id"],
+        "root_span_id": root["span_id"],
+        "run_id": root_attrs.get(telemetry.RUN_ID),
+        "kind": root_attrs.get(telemetry.RUN_KIND),
+        "name": root["name"],
+        "conversation_id": root_attrs.get(telemetry.CONVERSATION_ID),
+        "level": root_attrs.get(telemetry.LEVEL),
+        "exercise_type": root_attrs.get(telemetry.EXERCISE_TYPE),
+        "models": json.dumps(sorted({str(_model_of(a)) for a in calls if _model_of(a)})),
+        "escalated": int(bool(reasons) or bool(root_attrs.get(telemetry.ESCALATED))),
+        "escalation_reasons": json.dumps(reasons, ensure_ascii=False),
+        "failed": int(failed),
+        "error": root["status_message"] or root_attrs.get(telemetry.RUN_FAILURE_REASON),
+        "valid": None if verdict is None else int(bool(verdict.get(telemetry.VALID))),
+        "aci": None if verdict is None else verdict.get(telemetry.ACI),
+        "input_tokens": sum(int(a.get(telemetry.INPUT_TOKENS) or 0) for a in calls),
+        "output_tokens": sum(int(a.get(telemetry.OUTPUT_TOKENS) or 0) for a in calls),
+        "model_calls": len(calls),
+        "span_count": len(spans),
+        "start_ns": root["start_ns"],
+        "end_ns": root["end_ns"],
+    }
+
+
+def _root_of(spans: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run's root: the span without a parent (or whose parent lies outside this trace)."""
+    ids = {s["span_id"] for s in spans}
+    roots = [s for s in spans if s["parent_id"] is None or (s["parent_id"] not in ids and _is_run(s))]
+    return min(roots, key=lambda s: s["start_ns"]) if roots else None
+
+
+def _is_run(span: dict[str, Any]) -> bool:
+    """Whether a span was opened by `run_span`."""
+    return telemetry.RUN_KIND in json.loads(span["attributes"])
+
+
+def _model_of(attrs: dict[str, Any]) -> str | None:
+    """The model a model-call span used: our full model id, else the response/request model name."""
+    return attrs.get(telemetry.MODEL_ID) or attrs.get(telemetry.RESPONSE_MODEL) or attrs.get(telemetry.REQUEST_MODEL)
+
+
+def _escalation_reasons(spans: list[dict[str, Any]]) -> list[str]:
+    """Reasons of every escalation decision in the trace, in time order."""
+    events = [e for s in spans for e in json.loads(s["events"]) if e["name"] == telemetry.DECISION_EVENT]
+    events.sort(key=lambda e: e["time_ns"])
+    escalations = [e["attributes"] for e in events if e["attributes"].get(telemetry.ESCALATED)]
+    return [str(a.get(telemetry.DECISION_REASON, "")) for a in escalations]
+
+
+def _last_verdict(spans: list[dict[str, Any]], attrs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Attributes of the last-ending span with a validator verdict (the root only mirrors it, so children win)."""
+    pairs = zip(spans, attrs, strict=True)
+    found = [(s["parent_id"] is not None, s["end_ns"], a) for s, a in pairs if telemetry.VALID in a]
+    return max(found, key=lambda f: (f[0], f[1]))[2] if found else None
+
+
+class SqliteSpanExporter(SpanExporter):
+    """Writes batches of finished spans to the trace store; failures are warned about once and swallowed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._warned = False
+        self.failures = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Store one batch (called on the processor's background thread, and on flush)."""
+        try:
+            with self._lock:
+                if self._conn is None:
+                    self._conn = connect(self.path, create=True)
+                write_spans(self._conn, spans)
+            return SpanExportResult.SUCCESS
+        except Exception as exc:  # any store failure (disk full, corrupt file, a bug) must stay out of the run
+            self._fail(exc, len(spans))
+            return SpanExportResult.FAILURE
+
+    def _fail(self, exc: Exception, count: int) -> None:
+        """Warn once per exporter that traces are being lost, and drop the connection so the next batch retries."""
+        self.failures += 1
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        if not self._warned:
+            self._warned = True
+            log.warning("Traces are not being saved to %s (%s); runs go on without them.", self.path, exc)
+        log.debug("dropped %d spans", count, exc_info=exc)
+
+    def shutdown(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered here: every export commits."""
+        return True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The provider
+
+
+@dataclass
+class Tracing:
+    """The tracing of one application instance: its provider and where its spans go.
+
+    Several `Services` of one process that share a data dir share one instance; each releases it when it closes,
+    and the last release flushes and stops it.
+    """
+
+    provider: TracerProvider
+    exporter: SqliteSpanExporter
+    users: int = 0
+
+    @property
+    def path(self) -> Path:
+        """The trace store this instance writes."""
+        return self.exporter.path
+
+    def flush(self) -> bool:
+        """Write every finished span now (e.g. before reading the store back)."""
+        return self.provider.force_flush()
+
+    def release(self) -> None:
+        """Give up one use; the last one shuts tracing down."""
+        with _setup_lock:
+            self.users -= 1
+            last = self.users <= 0
+        if last:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Flush, stop the background thread, and stop routing spans here if this is the active instance."""
+        global _active
+        with _setup_lock:
+            if _active is self:
+                telemetry.set_tracer_provider(None)
+                _active = None
+        self.provider.shutdown()
+
+
+_active: Tracing | None = None
+_setup_lock = threading.Lock()
+
+
+def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Tracing | None:
+    """Start recording traces into the data dir's store, or return None when the `tracing` setting is off.
+
+    Idempotent: a second call for the same store returns the running instance (one more user, see
+    `Tracing.release`); a call for another data dir shuts the previous one down (flushing it) and points the
+    project's spans at the new store. Nothing is opened or written until the first spans are exported.
+    """
+    telemetry.set_capture_content(settings.trace_content)
+    if not settings.tracing:
+        return None
+    path = trace_db_path(settings.data_dir)
+    global _active
+    with _setup_lock:
+        previous = current = _active
+        if current is None or current.path != path:
+            current = _active = _new_tracing(path, schedule_delay_ms)
+            telemetry.set_tracer_provider(current.provider)
+        current.users += 1
+    if previous is not None and previous is not current:
+        previous.provider.shutdown()
+    return current
+
+
+def _new_tracing(path: Path, schedule_delay_ms: int) -> Tracing:
+    """A provider with a batch processor feeding a SQLite exporter."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        service_version = version(APP_NAME)
+    except PackageNotFoundError:
+        service_version = "0"
+    resource = Resource.create({"service.name": SERVICE_NAME, "service.version": service_version})
+    exporter = SqliteSpanExporter(path)
+    # shutdown_on_exit flushes at interpreter exit too, in case a caller never shuts down.
+    provider = TracerProvider(resource=resource, shutdown_on_exit=True)
+    provider.add_span_processor(
+        BatchSpanProcessor(exporter, max_queue_size=16384, schedule_delay_millis=schedule_delay_ms)
+    )
+    return Tracing(provider=provider, exporter=exporter)
+
+
+def active_tracing() -> Tracing | None:
+    """The tracing instance spans currently go to, if any."""
+    return _active
+
+
+def shutdown_tracing(instance: Tracing | None = None) -> None:
+    """Flush and stop tracing: the given instance, or the active one. Safe to call when tracing is off."""
+    target = instance if instance is not None else _active
+    if target is not None:
+        target.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Redaction
+
+
+class Redactor:
+    """Replaces learner-written text in span attributes by salted hashes (`sha256:<hex>`).
+
+    The salt is created once per install (data dir) and kept there, so the same text always maps to the same hash
+    within an install (runs can still be compared) while the hashes cannot be matched against another install's.
+    """
+
+    def __init__(self, salt: bytes) -> None:
+        self.salt = salt
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> Redactor:
+        """The redactor of an install, creating its salt file on first use."""
+        path = data_dir.expanduser() / SALT_NAME
+        try:
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+                path.chmod(0o600)
+            return cls(bytes.fromhex(path.read_text(encoding="ascii").strip()))
+        except (OSError, ValueError) as exc:
+            raise ResourceError(
+                f"The redaction salt {path} cannot be created or read ({exc}); check the data dir, or delete a "
+                "damaged salt file (hashes then change)."
+            ) from exc
+
+    def hash(self, text: Any) -> str:
+        """The salted hash of one piece of learner text."""
+        raw = text if isinstance(text, str) else json.dumps(text, sort_keys=True, ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(self.salt + raw.encode("utf-8")).hexdigest()
+
+    def attributes(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a span's attributes with every piece of learner text hashed."""
+        fields = set(telemetry.LEARNER_FIELDS) | set(attrs.get(telemetry.LEARNER_FIELDS_ATTR) or [])
+        out: dict[str, Any] = {}
+        for key, value in attrs.items():
+            if key in telemetry.LEARNER_ATTRIBUTES:
+                out[key] = self.hash(value)
+            elif isinstance(value, str) and value[:1] in "[{":
+                out[key] = self._json_text(value, fields)
+            else:
+                out[key] = value
+        return out
+
+    def _json_text(self, text: str, fields: set[str]) -> str:
+        """Redact inside an attribute that holds JSON (messages, node state, tool arguments)."""
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        return json.dumps(self._walk(value, fields), ensure_ascii=False)
+
+    def _walk(self, value: Any, fields: set[str]) -> Any:
+        """Hash learner fields and the text of user messages, at any depth."""
+        if isinstance(value, list):
+            return [self._walk(v, fields) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if value.get("role") == "user" or value.get("type") == "human":
+            return self._user_message(value, fields)
+        return {k: self.hash(v) if k in fields and v is not None else self._walk(v, fields) for k, v in value.items()}
+
+    def _user_message(self, message: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+        """A user (learner) message: text parts and content hashed, structure kept."""
+        out = dict(message)
+        if isinstance(out.get("content"), str):
+            out["content"] = self.hash(out["content"])
+        if isinstance(out.get("parts"), list):
+            out["parts"] = [self._part(p) for p in out["parts"]]
+        return {k: v if k in ("role", "type", "content", "parts") else self._walk(v, fields) for k, v in out.items()}
+
+    def _part(self, part: Any) -> Any:
+        """One message part in the GenAI shape: its text content hashed."""
+        if isinstance(part, dict) and isinstance(part.get("content"), str):
+            return part | {"content": self.hash(part["content"])}
+        return part

@@ -1,0 +1,1 @@
+"""LangGraph state machines: the item graph (and, later, tutoring and exercise sessions)."""

@@ -1,0 +1,1 @@
+"""Prompt templates (`*.yaml`, in tiers) and the strict loader that renders them."""

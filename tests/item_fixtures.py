@@ -1,0 +1,23 @@
+"""Pytest plugin: application services over the real model, knowledge and index, built once per session.
+
+Use it from a test module with `pytest_plugins = ["tests.item_fixtures"]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from forge.services import Services
+from tests.services_helpers import make_services
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Services]:
+    """Services with no reachable escalation target (the embedded model alone), index built once."""
+    svc = make_services(tmp_path_factory.mktemp("forge-data"), cache_dir)
+    svc.ensure_index()
+    yield svc
+    svc.close()

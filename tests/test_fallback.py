@@ -1,0 +1,218 @@
+"""The escalation chain: scripted fake models for the routing logic, the real test server for the real thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agents import telemetry
+from agents.models.base import (
+    Availability,
+    Capabilities,
+    ChatModel,
+    ChatResult,
+    GenerationOptions,
+    Message,
+    Schema,
+    ToolChoice,
+    ToolSpec,
+)
+from agents.models.errors import InvalidModelOutput, ModelBug, ModelError, ModelNotFound, ModelTimeout, ModelUnavailable
+from agents.models.fallback import AllModelsFailed, EscalationChain
+from agents.models.ollama import OllamaConfig, OllamaModel
+from agents.models.registry import BackendConfig, ModelRegistry
+from tests.ollama_server import OllamaTestServer
+
+pytest_plugins = ["tests.ollama_fixtures"]
+pytestmark = pytest.mark.timeout(180)  # hang guard only
+
+HI = [Message.user("Say hello.")]
+SHORT = GenerationOptions(max_tokens=8, seed=1, temperature=0.0)
+
+
+class ScriptedModel(ChatModel):
+    """A fake model that replays a script: each call returns the next text or raises the next error."""
+
+    backend = "scripted"
+
+    def __init__(self, name: str, *script: str | ModelError, reachable: bool = True) -> None:
+        self.id = f"scripted:{name}"
+        self.model_name = name
+        self.capabilities = Capabilities(tools=False, json_schema=False, completion=False, logprobs=False)
+        self.script = list(script)
+        self.calls = 0
+        self.reachable = reachable
+
+    def _chat(
+        self,
+        messages: list[Message],
+        options: GenerationOptions,
+        schema: Schema | None,
+        tools: list[ToolSpec],
+        tool_choice: ToolChoice | None,
+    ) -> ChatResult:
+        self.calls += 1
+        step = self.script.pop(0)
+        if isinstance(step, ModelError):
+            raise step
+        return ChatResult(text=step, model=self.id, backend=self.backend)
+
+    def availability(self) -> Availability:
+        return Availability(model=self.id, reachable=self.reachable, detail="scripted")
+
+
+def timeout(model: str) -> ModelTimeout:
+    return ModelTimeout(f"{model} did not finish within 1 s", model=model, attempts=3)
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """Spans recorded by a private tracer provider (the global one is left alone)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
+    yield exporter
+    provider.shutdown()
+
+
+def ollama_model(server: OllamaTestServer, name: str, **config: Any) -> OllamaModel:
+    settings: dict[str, Any] = {"timeout_s": 60.0, "retries": 2, "backoff_s": 0.01, "backoff_max_s": 0.05} | config
+    return OllamaModel(name, OllamaConfig(host=server.url, **settings))
+
+
+# --- Routing logic, with scripted models ---------------------------------------------------------------------------
+
+
+def test_first_model_answers_without_escalation() -> None:
+    first, second = ScriptedModel("a", "hello"), ScriptedModel("b", "unused")
+    out = EscalationChain([first, second]).chat(HI)
+    assert (out.result.text, out.model, out.escalated) == ("hello", "scripted:a", False)
+    assert second.calls == 0
+    assert [a.ok for a in out.attempts] == [True]
+
+
+def test_failure_moves_to_the_next_model_and_records_why() -> None:
+    first = ScriptedModel("a", timeout("scripted:a"))
+    second = ScriptedModel("b", "hello from b")
+    out = EscalationChain([first, second]).chat(HI)
+    assert out.result.text == "hello from b" and out.escalated
+    failed, used = out.attempts
+    assert (failed.model, failed.ok) == ("scripted:a", False)
+    assert (failed.error_kind, failed.error_type) == ("timeout", "ModelTimeout")
+    assert failed.message is not None and "did not finish" in failed.message
+    assert failed.tries == 3 and failed.latency_s >= 0
+    assert (used.model, used.ok, used.error_kind) == ("scripted:b", True, None)
+
+
+def test_all_failing_raises_with_every_attempt() -> None:
+    models = [
+        ScriptedModel("a", timeout("scripted:a")),
+        ScriptedModel("b", ModelNotFound("no such model", model="scripted:b")),
+        ScriptedModel("c", InvalidModelOutput("broken JSON", model="scripted:c")),
+    ]
+    with pytest.raises(AllModelsFailed) as info:
+        EscalationChain(models).chat(HI)
+    err = info.value
+    assert isinstance(err, ModelUnavailable) and not err.retryable
+    assert [(a.model, a.error_kind) for a in err.chain_attempts] == [
+        ("scripted:a", "timeout"),
+        ("scripted:b", "unavailable"),
+        ("scripted:c", "invalid_output"),
+    ]
+    assert [a.error_type for a in err.chain_attempts] == ["ModelTimeout", "ModelNotFound", "InvalidModelOutput"]
+    assert "scripted:a" in str(err) and "broken JSON" in str(err)
+    assert err.attempts == 5  # 3 tries of a, 1 of b, 1 of c
+
+
+def test_our_bug_is_not_escalated() -> None:
+    second = ScriptedModel("b", "unused")
+    with pytest.raises(ModelBug):
+        EscalationChain([ScriptedModel("a", ModelBug("bad schema", model="scripted:a")), second]).chat(HI)
+    assert second.calls == 0
+
+
+def test_response_check_rejects_an_answer() -> None:
+    chain = EscalationChain(
+        [ScriptedModel("a", "too hard: ubiquitous"), ScriptedModel("b", "easy words")],
+        check=lambda r: "uses a C2 word" if "ubiquitous" in r.text else None,
+    )
+    out = chain.chat(HI)
+    assert out.model == "scripted:b"
+    assert out.attempts[0].error_kind == "invalid_output"
+    assert out.attempts[0].message is not None and "uses a C2 word" in out.attempts[0].message
+
+
+def test_empty_chain_fails_cleanly() -> None:
+    with pytest.raises(AllModelsFailed, match="no models"):
+        EscalationChain([]).chat(HI)
+
+
+def test_first_reachable_skips_unreachable_models() -> None:
+    down, up = ScriptedModel("a", reachable=False), ScriptedModel("b")
+    chain = EscalationChain([down, up])
+    assert chain.first_reachable() is up
+    assert [a.reachable for a in chain.availability()] == [False, True]
+    assert EscalationChain([down]).first_reachable() is None
+
+
+def test_each_attempt_is_visible_in_the_trace(spans: InMemorySpanExporter) -> None:
+    EscalationChain([ScriptedModel("a", timeout("scripted:a")), ScriptedModel("b", "hi")]).chat(HI)
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    chain_span = finished["invoke_agent escalation_chain"]
+    events = [dict(e.attributes or {}) for e in chain_span.events if e.name == "forge.escalation.attempt"]
+    decisions = [dict(e.attributes or {}) for e in chain_span.events if e.name == "forge.decision"]
+    assert [e["forge.model_id"] for e in events] == ["scripted:a", "scripted:b"]
+    assert [d["forge.decision.choice"] for d in decisions] == ["next model"]
+    assert "scripted:a: timeout" in str(decisions[0]["forge.decision.reason"])
+    assert events[0]["error.type"] == "timeout" and events[1]["forge.ok"] is True
+    assert chain_span.attributes is not None and chain_span.attributes["forge.chain.selected"] == "scripted:b"
+    for name in ("chat a", "chat b"):
+        parent, own = finished[name].parent, chain_span.context
+        assert parent is not None and own is not None and parent.span_id == own.span_id
+
+
+# --- The real thing: OllamaModels over HTTP to the test server -----------------------------------------------------
+
+
+def test_missing_model_escalates_to_the_next(ollama_api: OllamaTestServer) -> None:
+    chain = EscalationChain([ollama_model(ollama_api, "llama3:70b"), ollama_model(ollama_api, "qwen2.5:7b-instruct")])
+    out = chain.chat(HI, options=SHORT)
+    assert out.model == "ollama:qwen2.5:7b-instruct"
+    assert out.result.text
+    missing, used = out.attempts
+    assert (missing.error_type, missing.error_kind, missing.tries) == ("ModelNotFound", "unavailable", 1)
+    assert used.ok and used.tries == 1
+
+
+def test_failing_server_model_escalates_after_its_retries(ollama_api: OllamaTestServer) -> None:
+    ollama_api.inject("status", model="qwen2.5:7b-instruct", status=500, message="out of memory")
+    registry = ModelRegistry(BackendConfig(ollama=OllamaConfig(host=ollama_api.url, retries=2, backoff_s=0.01)))
+    chain = EscalationChain.from_specs(["ollama:qwen2.5:7b-instruct", "ollama:mistral:7b-instruct"], registry)
+    out = chain.chat(HI, options=SHORT)
+    assert out.model == "ollama:mistral:7b-instruct"
+    assert out.attempts[0].tries == 3 and out.attempts[0].message is not None
+    assert "out of memory" in out.attempts[0].message
+    assert ollama_api.chat_requests("qwen2.5:7b-instruct") == 3
+
+
+def test_every_real_target_failing(ollama_api: OllamaTestServer, closed_port_url: str) -> None:
+    down = OllamaModel("qwen2.5:7b-instruct", OllamaConfig(host=closed_port_url, retries=0))
+    slow = ollama_model(ollama_api, "mistral:7b-instruct", timeout_s=0.3, retries=1)
+    ollama_api.inject("delay", delay_s=30)
+    with pytest.raises(AllModelsFailed) as info:
+        EscalationChain([down, slow]).chat(HI, options=SHORT)
+    kinds = [(a.model, a.error_kind, a.tries) for a in info.value.chain_attempts]
+    assert kinds == [("ollama:qwen2.5:7b-instruct", "unavailable", 1), ("ollama:mistral:7b-instruct", "timeout", 2)]
+
+
+def test_first_reachable_over_http(ollama_api: OllamaTestServer, closed_port_url: str) -> None:
+    down = OllamaModel("qwen2.5:7b-instruct", OllamaConfig(host=closed_port_url))
+    missing = ollama_model(ollama_api, "llama3:70b")
+    up = ollama_model(ollama_api, "mistral:7b-instruct")
+    assert EscalationChain([down, missing, up]).first_reachable() is up
