@@ -338,39 +338,45 @@ class Tracing:
             self.shutdown()
 
     def shutdown(self) -> None:
-        """Flush, stop the background thread, and stop routing spans here if this is the active instance."""
-        global _active
+        """Flush and stop this instance; spans go back to the instance started before it, if that is still in use."""
         with _setup_lock:
-            if _active is self:
-                telemetry.set_tracer_provider(None)
-                _active = None
+            if self in _in_use:
+                _in_use.remove(self)
+            _activate_top()
         self.provider.shutdown()
 
 
-_active: Tracing | None = None
+#: Instances still in use, oldest first; the last one receives the project's spans.
+_in_use: list[Tracing] = []
 _setup_lock = threading.Lock()
+
+
+def _activate_top() -> None:
+    """Route the project's spans to the most recently started instance still in use (call under the lock)."""
+    telemetry.set_tracer_provider(_in_use[-1].provider if _in_use else None)
 
 
 def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Tracing | None:
     """Start recording traces into the data dir's store, or return None when the `tracing` setting is off.
 
     Idempotent: a second call for the same store returns the running instance (one more user, see
-    `Tracing.release`); a call for another data dir shuts the previous one down (flushing it) and points the
-    project's spans at the new store. Nothing is opened or written until the first spans are exported.
+    `Tracing.release`). A call for another data dir starts a second instance and routes spans to it until it is
+    released, then back to the first (so two application instances in one process, as in the tests, both record).
+    Nothing is opened or written until the first spans are exported.
     """
     telemetry.set_capture_content(settings.trace_content)
     if not settings.tracing:
         return None
     path = trace_db_path(settings.data_dir)
-    global _active
     with _setup_lock:
-        previous = current = _active
-        if current is None or current.path != path:
-            current = _active = _new_tracing(path, schedule_delay_ms)
-            telemetry.set_tracer_provider(current.provider)
+        current = next((t for t in _in_use if t.path == path), None)
+        if current is None:
+            current = _new_tracing(path, schedule_delay_ms)
+        else:
+            _in_use.remove(current)
+        _in_use.append(current)
         current.users += 1
-    if previous is not None and previous is not current:
-        previous.provider.shutdown()
+        _activate_top()
     return current
 
 
@@ -394,12 +400,12 @@ def _new_tracing(path: Path, schedule_delay_ms: int) -> Tracing:
 
 def active_tracing() -> Tracing | None:
     """The tracing instance spans currently go to, if any."""
-    return _active
+    return _in_use[-1] if _in_use else None
 
 
 def shutdown_tracing(instance: Tracing | None = None) -> None:
     """Flush and stop tracing: the given instance, or the active one. Safe to call when tracing is off."""
-    target = instance if instance is not None else _active
+    target = instance if instance is not None else active_tracing()
     if target is not None:
         target.shutdown()
 
