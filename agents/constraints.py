@@ -120,10 +120,18 @@ def build_constraints(
     *,
     targets: int = 6,
     max_above_share: float = 0.05,
+    used_words: Sequence[str] = (),
 ) -> Constraints:
-    """The constraints for one item from what retrieval found and what the graph knows about the level."""
+    """The constraints for one item from what retrieval found and what the graph knows about the level.
+
+    Words in `used_words` (targets of the set's other items) are passed over while enough other candidates remain.
+    """
     candidates = _word_choices(retrieved.lexicon)
-    chosen = choose_targets(candidates, level, targets, rng)
+    used = {w.lower() for w in used_words}
+    fresh = [w for w in candidates if w.word.lower() not in used]
+    chosen = choose_targets(fresh, level, targets, rng)
+    if len(chosen) < min(targets, 2):
+        chosen = choose_targets(candidates, level, targets, rng)
     chosen_keys = {w.node for w in chosen}
     pool = [w for w in _level_pool(graph, level) if w.node not in chosen_keys]
     rng.shuffle(pool)

@@ -21,6 +21,7 @@ from forge.services import Services
 from graphs.item import run_item
 from graphs.state import ItemRequest, ItemResult
 from knowledge.errors import ResourceError, UserInputError
+from knowledge.items import taught_words
 from knowledge.levels import Level, parse_level
 
 MAX_COUNT = 1000
@@ -68,13 +69,16 @@ def item_requests(request: Request, session_id: str | None = None) -> list[ItemR
 
 
 def generate(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
-    """Run every item of a request through the item graph, one trace each."""
+    """Run every item of a request through the item graph, one trace each; later items avoid earlier answers."""
     graph = svc.item_graph
+    used: list[str] = []
     for item_request in item_requests(request):
-        result = run_item(graph, item_request)
+        result = run_item(graph, item_request.model_copy(update={"used_words": used[-200:]}))
+        used.extend(taught_words(result.item))
         if progress:
             progress(result)
         yield result
+
 
 
 def result_record(result: ItemResult) -> dict[str, Any]:
@@ -206,11 +210,13 @@ def _run_line(
     svc: Services, line: BatchLine, out: Path, finished: set[str], counts: dict[str, int], progress: Progress | None
 ) -> dict[str, int]:
     """Generate the items of one request line that are not in the output yet."""
+    used: list[str] = []
     for index, item_request in enumerate(item_requests(_seeded(line))):
         key = f"{line.number}:{index}"
         if key in finished:
             continue
-        result = run_item(svc.item_graph, item_request)
+        result = run_item(svc.item_graph, item_request.model_copy(update={"used_words": used[-200:]}))
+        used.extend(taught_words(result.item))
         _append(out, {"key": key, "line": line.number, **result_record(result)})
         counts["failed" if result.status == "failed" else "generated"] += 1
         if progress:

@@ -24,6 +24,7 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import NoOpTracerProvider
 
 from agents import telemetry
 from forge.settings import APP_NAME, Settings
@@ -348,12 +349,17 @@ class Tracing:
 
 #: Instances still in use, oldest first; the last one receives the project's spans.
 _in_use: list[Tracing] = []
+#: Set when the latest `setup_tracing` call had tracing off: spans are recorded nowhere until tracing is set up again.
+_switched_off = False
 _setup_lock = threading.Lock()
 
 
 def _activate_top() -> None:
     """Route the project's spans to the most recently started instance still in use (call under the lock)."""
-    telemetry.set_tracer_provider(_in_use[-1].provider if _in_use else None)
+    if _switched_off:
+        telemetry.set_tracer_provider(NoOpTracerProvider())
+    else:
+        telemetry.set_tracer_provider(_in_use[-1].provider if _in_use else None)
 
 
 def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Tracing | None:
@@ -362,11 +368,16 @@ def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Traci
     Idempotent: a second call for the same store returns the running instance (one more user, see
     `Tracing.release`). A call for another data dir starts a second instance and routes spans to it until it is
     released, then back to the first (so two application instances in one process, as in the tests, both record).
-    Nothing is opened or written until the first spans are exported.
+    The latest call decides: with tracing off nothing is recorded (not even into an earlier instance's store) until
+    tracing is set up again. Nothing is opened or written until the first spans are exported.
     """
+    global _switched_off
     telemetry.set_capture_content(settings.trace_content)
-    if not settings.tracing:
-        return None
+    with _setup_lock:
+        _switched_off = not settings.tracing
+        if _switched_off:
+            _activate_top()
+            return None
     path = trace_db_path(settings.data_dir)
     with _setup_lock:
         current = next((t for t in _in_use if t.path == path), None)

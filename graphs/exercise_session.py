@@ -43,6 +43,7 @@ from graphs.item import run_item
 from graphs.state import ItemRequest, ItemResult
 from graphs.turns import Turn, Turns, utc_now
 from knowledge.errors import UserInputError
+from knowledge.items import taught_words
 
 GRAPH_NAME = "exercise_session"
 Route = Literal["apply", "commit"]
@@ -160,8 +161,9 @@ class ExerciseNodes:
         """One item for a slot from the item graph; a second try if it repeats an item already in the set."""
         why = ""
         for attempt in range(2):
+            used = [w for i in current.items for w in taught_words({"type": i.type, **i.fields})]
             request = ItemRequest(level=slot.level, topic=slot.topic, type=slot.type, seed=seed + attempt,
-                                  session_id=session_id or None)
+                                  session_id=session_id or None, used_words=used[-200:])
             try:
                 result = run_item(self.item_graph, request)
             except UserInputError as exc:

@@ -96,6 +96,7 @@ class ItemNodes:
             random.Random(request.seed),
             targets=TARGETS.get(request.type, DEFAULT_TARGETS),
             max_above_share=self.ctx.policy.max_above_share,
+            used_words=request.used_words,
         )
         telemetry.set_attrs(telemetry.trace.get_current_span(), {telemetry.CONSTRAINTS: constraints})
         return {"constraints": constraints}

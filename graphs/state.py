@@ -36,6 +36,11 @@ class ItemRequest(BaseModel):
     source_text: str | None = Field(default=None, description="Learner or teacher text the item relates to.")
     seed: int = Field(default=0, description="Seed for reproducible sampling.")
     session_id: str | None = Field(default=None, description="Conversation this item belongs to, if any.")
+    used_words: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Target words the set already uses; others are chosen while the topic has enough candidates.",
+    )
     run_id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Id of this run (the trace's root).")
 
 

@@ -204,3 +204,19 @@ def item_fields(item: BaseModel) -> dict[str, Any]:
         data["answer"] = item.answer
         data.setdefault("options", None)
     return data
+
+
+def taught_words(item: dict[str, Any] | None) -> list[str]:
+    """The words a flat item teaches (a matching item's words, else its target, base word or one-word answer).
+
+    Used to keep later items of a set off words the set already teaches.
+    """
+    if not item:
+        return []
+    if item.get("type") == "matching":
+        return [str(word).lower() for word in item.get("words", [])]
+    for key in ("target_word", "base_word", "answer"):
+        value = item.get(key)
+        if isinstance(value, str) and value and " " not in value.strip():
+            return [value.lower()]
+    return []

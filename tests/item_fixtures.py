@@ -11,13 +11,23 @@ from pathlib import Path
 import pytest
 
 from forge.services import Services
+from forge.telemetry import setup_tracing
 from tests.services_helpers import make_services
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Services]:
+def shared_services(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Services]:
     """Services with no reachable escalation target (the embedded model alone), index built once."""
     svc = make_services(tmp_path_factory.mktemp("forge-data"), cache_dir)
     svc.ensure_index()
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def services(shared_services: Services) -> Iterator[Services]:
+    """The shared services, with their trace store the active one for this test (other tests start their own)."""
+    handle = setup_tracing(shared_services.settings)
+    yield shared_services
+    if handle is not None:
+        handle.release()

@@ -20,6 +20,7 @@ import pytest
 from agents.exercise_commands import understand
 from forge.services import Services
 from forge.sessions.exercises import ExerciseSessions
+from forge.telemetry import setup_tracing
 from forge.traces import RunFilter, TraceStore
 from tests.cli_helpers import FORGE, assert_clean_error, run_forge
 from tests.services_helpers import make_services
@@ -48,8 +49,13 @@ class Flow:
 
 
 @pytest.fixture(scope="module")
-def flow(services: Services) -> Flow:
-    return Flow(services)
+def flow(shared_services: Services) -> Flow:
+    handle = setup_tracing(shared_services.settings)  # record the flow's turns in its own store
+    try:
+        return Flow(shared_services)
+    finally:
+        if handle is not None:
+            handle.release()
 
 
 def test_turns_edit_the_set_and_keep_every_version(flow: Flow) -> None:

@@ -38,6 +38,8 @@ def test_generate_json_prints_run_id_items_and_failures(services: Services) -> N
         assert set(item) >= ITEM_KEYS
         assert item["stem"].count("_____") == 1 and item["options"].count(item["answer"]) == 1
         assert item["level"] == "A2" and item["model"] == "llamacpp:smollm2-135m"
+    answers = [item["answer"] for item in out["items"]]
+    assert len(set(answers)) == len(answers)  # a set does not teach the same word twice
 
 
 def test_generate_reading_has_text_and_questions(services: Services) -> None:

@@ -234,6 +234,7 @@ def test_unwritable_store_is_swallowed(isolated_env: Path) -> None:
 
 
 def test_services_share_and_repoint_the_store(tmp_path: Path) -> None:
+    before = active_tracing()  # a session-wide instance of other tests, or None
     first = Services(Settings(data_dir=tmp_path / "one"))
     same = Services(Settings(data_dir=tmp_path / "one"))
     assert first.tracing is same.tracing
@@ -241,12 +242,12 @@ def test_services_share_and_repoint_the_store(tmp_path: Path) -> None:
     assert active_tracing() is first.tracing  # still used by `first`
     with telemetry.run_span("ask", "ask", run_id="in-one", operation="invoke_agent"):
         pass
-    second = Services(Settings(data_dir=tmp_path / "two"))  # re-points, flushing the first store
+    second = Services(Settings(data_dir=tmp_path / "two"))  # re-points until it is closed
     with telemetry.run_span("ask", "ask", run_id="in-two", operation="invoke_agent"):
         pass
     second.close()
     first.close()
-    assert active_tracing() is None and telemetry.tracer() is not None
+    assert active_tracing() is before and telemetry.tracer() is not None
     assert [r.run_id for r in TraceStore.for_data_dir(tmp_path / "one").runs()] == ["in-one"]
     assert [r.run_id for r in TraceStore.for_data_dir(tmp_path / "two").runs()] == ["in-two"]
 

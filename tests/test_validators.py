@@ -12,6 +12,7 @@ from knowledge.items import (
     ReadingItem,
     ReorderItem,
     WordFormationItem,
+    taught_words,
 )
 from knowledge.levels import Level
 from knowledge.lexicon import Lexicon
@@ -123,3 +124,11 @@ def test_word_families_are_real() -> None:
     assert ("happy", "happiness") in pairs and ("happy", "unhappy") in pairs and ("teach", "teacher") in pairs
     assert ("busy", "business") not in pairs and ("play", "display") not in pairs
     assert all(d.derived_level <= Level.A2 and d.base_level <= Level.A2 for d in derivations_at(LEX, Level.A2))
+
+
+def test_taught_words_are_what_an_item_teaches() -> None:
+    assert taught_words({"type": "gap_fill", "answer": "apples", "target_word": "apple"}) == ["apple"]
+    assert taught_words({"type": "word_formation", "base_word": "HAPPY", "answer": "happiness"}) == ["happy"]
+    assert taught_words({"type": "matching", "words": ["Cat", "dog"]}) == ["cat", "dog"]
+    assert taught_words({"type": "reorder", "answer": "I like tea."}) == []
+    assert taught_words(None) == []
