@@ -146,21 +146,37 @@ class CompletionWriter:
         return Draft(text=(clean or clean_sentence)(result.text), model=self.model.id, call=result)
 
 
+# The output schemas carry no length limits: Ollama and llama.cpp turn a schema into a grammar, and a long
+# maxLength becomes a rule repeated thousands of times that the grammar parser refuses. Lengths are checked here.
+
+
 class _SentenceOut(BaseModel):
-    sentence: str = Field(min_length=8, max_length=_MAX_SENTENCE_CHARS)
+    sentence: str
 
 
 class _TextOut(BaseModel):
-    title: str = Field(min_length=2, max_length=80)
-    text: str = Field(min_length=40, max_length=2000)
+    title: str
+    text: str
 
 
 class _MeaningOut(BaseModel):
-    meaning: str = Field(min_length=6, max_length=120)
+    meaning: str
+
+
+#: Accepted lengths (characters) of each reply field; a reply outside them counts as no draft.
+_LENGTHS = {"sentence": (8, _MAX_SENTENCE_CHARS), "title": (2, 80), "text": (40, 2000), "meaning": (6, 120)}
+
+
+def _fits(parsed: BaseModel) -> bool:
+    """Whether every text field of a parsed reply has an accepted length."""
+    return all(lo <= len(str(getattr(parsed, name)).strip()) <= hi
+               for name, (lo, hi) in _LENGTHS.items() if hasattr(parsed, name))  # fmt: skip
 
 
 def _draft_text(parsed: object) -> str:
-    """The text of a parsed JSON reply, cleaned like the completion writer's output."""
+    """The text of a parsed JSON reply, cleaned like the completion writer's output ('' when it does not fit)."""
+    if not isinstance(parsed, BaseModel) or not _fits(parsed):
+        return ""
     if isinstance(parsed, _SentenceOut):
         return clean_sentence(parsed.sentence)
     if isinstance(parsed, _MeaningOut):

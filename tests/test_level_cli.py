@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.cli_helpers import assert_clean_error, forge_json, run_forge
 
@@ -68,3 +69,19 @@ def test_check_unknown_level_is_one_sentence_and_exit_2() -> None:
     proc = run_forge("check", "--level", "Z9", "Hello there.")
     assert_clean_error(proc, "Unknown target level 'Z9'; give one of A1, A2, B1, B2, C1 or C2.")
     assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_bench_knowledge_scores_a_labelled_file_and_times_retrieval(tmp_path: Path) -> None:
+    labelled = tmp_path / "dev.tsv"
+    labelled.write_text("I like my cat.\t1\t1\nThe committee postponed its deliberations.\t4\t5\n", encoding="utf-8")
+    report = forge_json("bench", "knowledge", "--rounds", "1", "--labelled", str(labelled), "--json")
+    assert report["retrieval"]["queries"] == 60 and report["retrieval"]["median_ms"] > 0
+    assert report["retrieval"]["empty_results"] < 60 and report["graph_load_s"] > 0
+    lev = report["level_estimation"]
+    assert lev["sentences"] == 2 and 0 <= lev["either_label"] <= 1
+
+
+def test_bench_knowledge_rejects_a_malformed_labelled_file(tmp_path: Path) -> None:
+    labelled = tmp_path / "bad.tsv"
+    labelled.write_text("a sentence without labels\n", encoding="utf-8")
+    assert_clean_error(run_forge("bench", "knowledge", "--labelled", str(labelled)), "Line 1", "label")

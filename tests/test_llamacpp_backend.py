@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agents.models.base import GenerationOptions, Message, ToolSpec
-from agents.models.errors import ModelTimeout, UnknownModel
+from agents.models.base import GenerationOptions, Message, ToolSpec, grammar_schema
+from agents.models.errors import InvalidModelOutput, ModelTimeout, UnknownModel
 from agents.models.llamacpp import LlamaCppConfig, LlamaCppModel, embedded_gguf
 from agents.models.registry import ModelRegistry, resolve_model
 from knowledge.errors import ResourceError, UserInputError
@@ -134,3 +135,22 @@ def test_registry_returns_one_instance_per_string() -> None:
     registry = ModelRegistry()
     assert registry.get("llamacpp:smollm2-135m") is registry.get("llamacpp:smollm2-135m")
     assert registry.get("ollama:qwen2.5:7b-instruct").id == "ollama:qwen2.5:7b-instruct"
+
+
+
+class LongText(BaseModel):
+    """A schema with bounds llama.cpp's grammar parser refuses (and llama-cpp-python crashes on) if sent as is."""
+
+    title: str = Field(min_length=2, max_length=80)
+    text: str = Field(min_length=2, max_length=2000)
+
+
+def test_long_length_bounds_do_not_reach_the_grammar(smollm: LlamaCppModel) -> None:
+    assert "maxLength" not in json.dumps(grammar_schema(LongText))
+    assert grammar_schema({"type": "string", "maxLength": 12}) == {"type": "string", "maxLength": 12}
+    try:
+        result = smollm.chat([Message.user("Give a title and a short text about cats.")], schema=LongText,
+                             options=GenerationOptions(max_tokens=40, temperature=0))  # fmt: skip
+    except (InvalidModelOutput, ModelTimeout):
+        return  # a reply that breaks the bounds or runs long is classified, never a crash
+    assert isinstance(result.parsed, LongText)

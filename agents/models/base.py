@@ -280,6 +280,33 @@ def schema_dict(schema: Schema) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
+#: Length bounds above this are left out of the schema a backend turns into a grammar.
+GRAMMAR_MAX_BOUND = 64
+_BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
+
+
+def grammar_schema(schema: Schema) -> dict[str, Any]:
+    """The schema to constrain decoding with: large length bounds removed.
+
+    llama.cpp (and so Ollama) writes `maxLength: 2000` as a rule repeated 2,000 times; its grammar parser refuses
+    that, and llama-cpp-python 0.3 then crashes the process. Pydantic schemas still enforce every bound when the
+    reply is parsed (`parse_structured`); for plain dict schemas the large bounds are not checked.
+    """
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: strip(v)
+                for k, v in node.items()
+                if not (k in _BOUNDS and isinstance(v, int) and v > GRAMMAR_MAX_BOUND)
+            }
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return dict(strip(schema_dict(schema)))
+
+
 def parse_structured(text: str, schema: Schema, *, model: str) -> Any:
     """Parse JSON text and, for a pydantic schema, validate it; raise InvalidModelOutput if it does not fit."""
     try:

@@ -35,8 +35,8 @@ from agents.models.base import (
     ToolChoice,
     ToolSpec,
     Usage,
+    grammar_schema,
     parse_structured,
-    schema_dict,
 )
 from agents.models.errors import InvalidModelOutput, ModelBug, ModelTimeout
 from knowledge.errors import ResourceError, UserInputError
@@ -197,7 +197,7 @@ class LlamaCppModel(ChatModel):
         if tools and tool_choice != "none":
             return self._tool_call(loaded, messages, options, tools, tool_choice or "auto")
         prompt = self._render(loaded, messages)
-        grammar = _grammar(schema_dict(schema)) if schema is not None else None
+        grammar = _grammar(grammar_schema(schema)) if schema is not None else None
         result = self._generate(loaded, prompt, options, grammar)
         if schema is not None:
             if result.finish_reason != "stop":

@@ -40,8 +40,8 @@ from agents.models.base import (
     ToolChoice,
     ToolSpec,
     Usage,
+    grammar_schema,
     parse_structured,
-    schema_dict,
 )
 from agents.models.errors import (
     InvalidModelOutput,
@@ -160,7 +160,7 @@ class OllamaModel(ChatModel):
             wire = _with_instruction(wire, instruction)
         kwargs: dict[str, Any] = {"model": self.model_name, "messages": wire, "options": _ollama_options(options)}
         if schema is not None:
-            kwargs["format"] = schema_dict(schema)
+            kwargs["format"] = grammar_schema(schema)
         if offered:
             kwargs["tools"] = [_ollama_tool(t) for t in offered]
         return _Request(kwargs, schema, {t.name for t in offered}, must_call)

@@ -129,13 +129,18 @@ def write_escalated(
     except ModelError as exc:
         return Draft(text="", model=chain.id, escalated=True, attempt=attempt, model_s=time.perf_counter() - start,
                      error=f"{exc.kind}: {exc}")  # fmt: skip
-    text = result.parsed.reply if isinstance(result.parsed, _ReplyOut) else ""
+    text = result.parsed.reply if isinstance(result.parsed, _ReplyOut) and len(result.parsed.reply.strip()) >= 3 else ""
     model = chain.answered_by or chain.id
     return Draft(text=clean(text), model=model, escalated=True, attempt=attempt, model_s=time.perf_counter() - start)
 
 
 class _ReplyOut(BaseModel):
-    reply: str = Field(min_length=3, max_length=200)
+    """The escalated reply, with no length limit in the schema (grammar parsers refuse a long maxLength).
+
+    `clean` cuts the reply to two sentences; a reply under three characters counts as none.
+    """
+
+    reply: str
 
 
 def _one_line(text: str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forge.bench import quality, speed
+from forge.bench import knowledge, quality, speed
 from forge.cli.common import console, err_console, print_json, services
 from forge.cli.index import build_with_progress
 from knowledge.errors import UserInputError
@@ -221,3 +222,55 @@ def sessions_cmd(
         print_json(report)
         return
     print_sessions(report)
+
+
+@app.command("knowledge")
+def knowledge_cmd(
+    ctx: typer.Context,
+    labelled: Annotated[
+        Path | None,
+        typer.Option("--labelled", help="A CEFR-SP-style TSV (sentence, label A, label B; 1-6) to score levels on."),
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=1, max=20, help="Rounds of the 60 level×topic queries.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Knowledge-graph load time, level+topic-filtered retrieval latency, and level estimation on labelled data."""
+    svc = services(ctx)
+    build_with_progress(svc, quiet=as_json)
+    with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("Retrieval queries", total=knowledge.query_count(rounds))
+        report: dict[str, Any] = {
+            "graph_load_s": round(knowledge.graph_load(svc.cache_dir / "knowledge"), 3),
+            "retrieval": knowledge.retrieval(svc, rounds, lambda: progress.advance(task)),
+            "level_estimation": None,
+        }
+        if labelled is not None:
+            progress.add_task(f"Estimating the levels of {labelled.name}", total=None)
+            report["level_estimation"] = knowledge.level_estimation(svc, labelled)
+    if as_json:
+        print_json(report)
+        return
+    _print_knowledge(report)
+
+
+def _print_knowledge(report: dict[str, Any]) -> None:
+    """Tables of the knowledge figures against the goals."""
+    r = report["retrieval"]
+    table = Table(title="Knowledge layer")
+    for column in ("figure", "measured", "goal"):
+        table.add_column(column)
+    table.add_row("knowledge graph load from its cache", f"{report['graph_load_s']:.2f} s", "well under 1 s")
+    table.add_row(
+        f"lexicon query, level + topic filter ({r['queries']} queries, {r['entries']:,} entries)",
+        f"median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms",
+        "median ≤ 20 ms",
+    )
+    lev = report["level_estimation"]
+    if lev:
+        table.add_row(f"level = either label ({lev['sentences']} sentences)", f"{lev['either_label']:.3f}", "≥ 0.75")
+        table.add_row("within one level of the labels' mean", f"{lev['within_one_of_mean']:.3f}", "≥ 0.92")
+        table.add_row("per-level average of the first", f"{lev['per_level_either_label']:.3f}", "≥ 0.60")
+        table.add_row("time per sentence", f"{lev['ms_per_sentence']:.1f} ms", "")
+    console.print(table)
+    if not lev:
+        console.print("Level estimation: give --labelled FILE (CEFR-SP's tab-separated format) to score it.")

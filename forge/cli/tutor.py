@@ -57,7 +57,7 @@ def tutor(
         return
     result = tutors.turn(session_id, text)
     if as_json:
-        print_json(result.public())
+        print_json(result.public() | {"session": session_id})  # the id too, so a script can continue a new session
         return
     _show(result)
 
