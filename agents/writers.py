@@ -223,7 +223,7 @@ class ChatWriter:
             "examples": [e.model_dump() for e in self.exemplars.texts_for(spec.level)][:1],
         }
         messages = [Message.system(prompt.render_system(**values)), Message.user(prompt.render_user(**values))]
-        return self._call(messages, _TextOut, seed)
+        return self._call(messages, _TextOut, seed, max_tokens=800)
 
     def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
         """Ask n times for a short meaning as JSON."""
@@ -239,10 +239,10 @@ class ChatWriter:
         drafts = [self._call(messages, _MeaningOut, seed + i) for i in range(n)]
         return [d for d in drafts if d.text]
 
-    def _call(self, messages: list[Message], schema: type[BaseModel], seed: int) -> Draft:
+    def _call(self, messages: list[Message], schema: type[BaseModel], seed: int, max_tokens: int = 400) -> Draft:
         """One chat call with a JSON schema; a model error becomes an empty draft with the error recorded."""
         self.stats.calls += 1
-        options = GenerationOptions(max_tokens=400, temperature=0.7, seed=seed)
+        options = GenerationOptions(max_tokens=max_tokens, temperature=0.7, seed=seed)
         try:
             result = self.model.chat(messages, options=options, schema=schema)
         except ModelError as exc:
