@@ -14,7 +14,8 @@ import subprocess
 from tests.cli_helpers import FORGE, assert_clean_error, run_forge
 
 ENV = {"FORGE_OLLAMA_HOST": "http://127.0.0.1:9", "FORGE_OLLAMA_RETRIES": "0"}
-KEYS = ["reply", "level_estimate", "corrections", "learner", "exercise", "trace_id"]
+#: The issue's keys, then the session id (so a script can continue a session the turn started).
+KEYS = ["reply", "level_estimate", "corrections", "learner", "exercise", "trace_id", "session"]
 
 
 def _user_turns(session_id: str) -> int:
@@ -33,6 +34,7 @@ def test_a_session_from_the_command_line() -> None:
     assert out["learner"]["turns"] == 1 and out["exercise"] is None and out["trace_id"]
     line = next(x for x in first.stderr.splitlines() if "Started tutoring session" in x)
     session_id = line.split("session ")[1].split()[0]
+    assert out["session"] == session_id
 
     second = run_forge("tutor", "--session", session_id, "--say", "He like pizza.", "--json", env=ENV)
     assert second.returncode == 0, second.stderr
