@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.intake import check_type, clean_topic
 from forge.services import Services
 from graphs.item import run_item
-from graphs.state import ItemRequest, ItemResult
+from graphs.state import MAX_USED_WORDS, ItemRequest, ItemResult
 from knowledge.errors import ResourceError, UserInputError
 from knowledge.items import taught_words
 from knowledge.levels import Level, parse_level
@@ -70,15 +70,19 @@ def item_requests(request: Request, session_id: str | None = None) -> list[ItemR
 
 def generate(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
     """Run every item of a request through the item graph, one trace each; later items avoid earlier answers."""
-    graph = svc.item_graph
     used: list[str] = []
     for item_request in item_requests(request):
-        result = run_item(graph, item_request.model_copy(update={"used_words": used[-200:]}))
-        used.extend(taught_words(result.item))
+        result = _run_in_set(svc, item_request, used)
         if progress:
             progress(result)
         yield result
 
+
+def _run_in_set(svc: Services, request: ItemRequest, used: list[str]) -> ItemResult:
+    """Run one item of a set, steering it off the words in `used`, then add the words it teaches to `used`."""
+    result = run_item(svc.item_graph, request.model_copy(update={"used_words": used[-MAX_USED_WORDS:]}))
+    used.extend(taught_words(result.item))
+    return result
 
 
 def result_record(result: ItemResult) -> dict[str, Any]:
@@ -215,8 +219,7 @@ def _run_line(
         key = f"{line.number}:{index}"
         if key in finished:
             continue
-        result = run_item(svc.item_graph, item_request.model_copy(update={"used_words": used[-200:]}))
-        used.extend(taught_words(result.item))
+        result = _run_in_set(svc, item_request, used)
         _append(out, {"key": key, "line": line.number, **result_record(result)})
         counts["failed" if result.status == "failed" else "generated"] += 1
         if progress:

@@ -40,7 +40,7 @@ from agents.exercise_set import (
     plan,
 )
 from graphs.item import run_item
-from graphs.state import ItemRequest, ItemResult
+from graphs.state import MAX_USED_WORDS, ItemRequest, ItemResult
 from graphs.turns import Turn, Turns, utc_now
 from knowledge.errors import UserInputError
 from knowledge.items import taught_words
@@ -160,10 +160,10 @@ class ExerciseNodes:
     ) -> tuple[SessionItem | None, str]:
         """One item for a slot from the item graph; a second try if it repeats an item already in the set."""
         why = ""
+        used = [w for i in current.items for w in taught_words({"type": i.type, **i.fields})][-MAX_USED_WORDS:]
         for attempt in range(2):
-            used = [w for i in current.items for w in taught_words({"type": i.type, **i.fields})]
             request = ItemRequest(level=slot.level, topic=slot.topic, type=slot.type, seed=seed + attempt,
-                                  session_id=session_id or None, used_words=used[-200:])
+                                  session_id=session_id or None, used_words=used)
             try:
                 result = run_item(self.item_graph, request)
             except UserInputError as exc:

@@ -25,6 +25,10 @@ Status = Literal["accepted", "flagged", "failed"]
 Route = Literal["generate", "escalate", "finalize"]
 
 
+#: How many of a set's earlier target words an item request carries (the most recent ones).
+MAX_USED_WORDS = 200
+
+
 class ItemRequest(BaseModel):
     """What a teacher or learner asks for: one exercise of a type, at a level, on a topic."""
 
@@ -38,7 +42,7 @@ class ItemRequest(BaseModel):
     session_id: str | None = Field(default=None, description="Conversation this item belongs to, if any.")
     used_words: list[str] = Field(
         default_factory=list,
-        max_length=200,
+        max_length=MAX_USED_WORDS,
         description="Target words the set already uses; others are chosen while the topic has enough candidates.",
     )
     run_id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Id of this run (the trace's root).")
