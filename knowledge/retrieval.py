@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, TypeAlias, cast
 from urllib.parse import urlsplit
@@ -56,7 +56,7 @@ _MAX_OVERFETCH = 1000
 #: Tighter filters search within the allowed ids, up to this many; beyond that chromadb filters itself.
 _MAX_ID_FILTER = 5000
 #: Collections up to this size keep their vectors and documents in memory beside the filter fields, and filtered
-#: queries rank exactly with numpy (about 1 ms for the 10,000-entry lexicon) instead of going back to chromadb.
+#: queries rank exactly with numpy instead of going back to chromadb.
 _MAX_IN_MEMORY = 50_000
 
 Scalar: TypeAlias = str | int | float | bool
@@ -248,7 +248,7 @@ class RetrievalIndex:
             )
             cached = _FilterCache.build(fingerprint, stored["ids"], stored["metadatas"] or [])
             if small:
-                cached = cached.with_content(stored["documents"] or [], stored["embeddings"])
+                cached = cached.with_content(stored["documents"] or [], stored["embeddings"], stored["metadatas"] or [])
             self._filters[target.name] = cached
         return cached
 
@@ -432,16 +432,16 @@ class _FilterCache:
         for position, metadata in enumerate(metadatas):
             for topic in _as_topics((metadata or {}).get(TOPICS_KEY)):
                 topics.setdefault(topic, np.zeros(len(ids), dtype=np.bool_))[position] = True
-        return cls(fingerprint, list(ids), {i: p for p, i in enumerate(ids)}, ranks, topics, metadatas=list(metadatas))
+        return cls(fingerprint, list(ids), {i: p for p, i in enumerate(ids)}, ranks, topics)
 
-    def with_content(self, documents: Sequence[str | None], embeddings: Any) -> _FilterCache:
-        """The same cache holding the documents and their unit-length vectors, for exact in-memory ranking."""
+    def with_content(
+        self, documents: Sequence[str | None], embeddings: Any, metadatas: Sequence[Mapping[str, Any] | None]
+    ) -> _FilterCache:
+        """The same cache also holding documents, metadata and unit-length vectors, for exact in-memory ranking."""
         raw = np.asarray(embeddings, dtype=np.float32).reshape(len(self.ids), -1)
         norms = np.linalg.norm(raw, axis=1, keepdims=True)
         vectors = (raw / np.where(norms == 0, 1.0, norms)).astype(np.float32)
-        docs = [d or "" for d in documents]
-        return _FilterCache(self.fingerprint, self.ids, self.positions, self.level_ranks, self.topics, vectors, docs,
-                            self.metadatas)  # fmt: skip
+        return replace(self, vectors=vectors, documents=[d or "" for d in documents], metadatas=list(metadatas))
 
     def nearest(self, query: Vectors, mask: NDArray[np.bool_], n: int) -> list[Hit]:
         """The n documents a mask lets through that are most similar to the query (exact cosine similarity)."""
