@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from agents.exercises.base import Kit
+from agents.item.exercises.base import Kit
 from agents.models.base import ChatModel
 from agents.models.fallback import EscalationChain
 from knowledge.aci import AlignmentChecker

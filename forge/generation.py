@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.intake import check_type, clean_topic
+from agents.item.intake import check_type, clean_topic
 from forge.services import Services
-from graphs.item import run_item
-from graphs.state import MAX_USED_WORDS, ItemRequest, ItemResult
+from graphs.item.graph import run_item
+from graphs.item.state import MAX_USED_WORDS, ItemRequest, ItemResult
 from knowledge.errors import ResourceError, UserInputError
 from knowledge.items import taught_words
 from knowledge.levels import Level, parse_level

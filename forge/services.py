@@ -136,7 +136,7 @@ class Services:
     @cached_property
     def item_graph(self) -> Any:
         """The compiled item graph over this process's agent context."""
-        from graphs.item import build_item_graph
+        from graphs.item.graph import build_item_graph
 
         return build_item_graph(self.agent_context)
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from agents.exercise_commands import Command, check_message, grounded, parse
-from agents.exercise_export import answer_line, render_item, worksheet, write_export
-from agents.exercise_set import ExerciseSet, SessionItem, SetVersion, Slot, fill, plan, words_of
-from graphs.exercise_session import reply_text, route
+from agents.exercise_session.commands import Command, check_message, grounded, parse
+from agents.exercise_session.export import answer_line, render_item, worksheet, write_export
+from agents.exercise_session.sets import ExerciseSet, SessionItem, SetVersion, Slot, fill, plan, words_of
+from graphs.exercise_session.nodes import reply_text
+from graphs.exercise_session.routing import route
 from knowledge.errors import UserInputError
 from knowledge.levels import Level
 
@@ -131,8 +132,8 @@ def test_router_and_reply() -> None:
     assert route({"route": "apply"}) == "apply"
     with pytest.raises(ValueError, match="without a decision"):
         route({})
-    from agents.exercise_commands import Parsed
-    from agents.exercise_set import Step
+    from agents.exercise_session.commands import Parsed
+    from agents.exercise_session.sets import Step
 
     guess = Parsed(commands=[Command(action="harder", source="model")])
     reply = reply_text(guess, Step(set=ExerciseSet()), 0, shown=0)

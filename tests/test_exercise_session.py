@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from agents.exercise_commands import understand
+from agents.exercise_session.commands import understand
 from forge.services import Services
 from forge.sessions.exercises import ExerciseSessions
 from forge.telemetry import setup_tracing
 from forge.traces import RunFilter, TraceStore
-from tests.cli_helpers import FORGE, assert_clean_error, run_forge
-from tests.services_helpers import make_services
-from tests.session_helpers import pg_url  # noqa: F401  (fixture)
+from tests.support.cli_helpers import FORGE, assert_clean_error, run_forge
+from tests.support.services_helpers import make_services
+from tests.support.session_helpers import pg_url  # noqa: F401  (fixture)
 
-pytest_plugins = ["tests.item_fixtures"]
+pytest_plugins = ["tests.support.item_fixtures"]
 
 
 class Flow:

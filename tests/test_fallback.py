@@ -26,9 +26,9 @@ from agents.models.errors import InvalidModelOutput, ModelBug, ModelError, Model
 from agents.models.fallback import AllModelsFailed, EscalationChain
 from agents.models.ollama import OllamaConfig, OllamaModel
 from agents.models.registry import BackendConfig, ModelRegistry
-from tests.ollama_server import OllamaTestServer
+from tests.support.ollama_server import OllamaTestServer
 
-pytest_plugins = ["tests.ollama_fixtures"]
+pytest_plugins = ["tests.support.ollama_fixtures"]
 pytestmark = pytest.mark.timeout(180)  # hang guard only
 
 HI = [Message.user("Say hello.")]

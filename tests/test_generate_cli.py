@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from forge.services import Services
-from tests.cli_helpers import assert_clean_error, forge_json, run_forge
+from tests.support.cli_helpers import assert_clean_error, forge_json, run_forge
 
-pytest_plugins = ["tests.item_fixtures"]
+pytest_plugins = ["tests.support.item_fixtures"]
 
 ITEM_KEYS = {
     "type",

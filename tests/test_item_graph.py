@@ -8,16 +8,16 @@ import pytest
 
 from agents.context import AgentContext
 from forge.services import Services
-from graphs.item import build_item_graph, run_item
-from graphs.state import ItemRequest
+from graphs.item.graph import build_item_graph, run_item
+from graphs.item.state import ItemRequest
 from knowledge.errors import UserInputError
 from knowledge.items import EXERCISE_TYPES, GapFillItem
 from knowledge.levels import Level
 from knowledge.validators import validate
-from tests.ollama_server import OllamaTestServer
-from tests.services_helpers import make_services
+from tests.support.ollama_server import OllamaTestServer
+from tests.support.services_helpers import make_services
 
-pytest_plugins = ["tests.item_fixtures", "tests.ollama_fixtures"]
+pytest_plugins = ["tests.support.item_fixtures", "tests.support.ollama_fixtures"]
 
 
 @pytest.mark.parametrize("kind", EXERCISE_TYPES)
@@ -92,7 +92,7 @@ def test_graph_accepts_plain_json_input(services: Services) -> None:
 
 def test_graph_over_a_scripted_model_gives_up_cleanly(services: Services) -> None:
     """A local model that writes nothing usable: three local attempts, no escalation target, a clear failure."""
-    from tests.scripted_model import ScriptedModel
+    from tests.support.scripted_model import ScriptedModel
 
     ctx = services.agent_context
     broken = AgentContext(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import assert_clean_error, run_forge
+from tests.support.cli_helpers import assert_clean_error, run_forge
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli_helpers import assert_clean_error, forge_json, run_forge
+from tests.support.cli_helpers import assert_clean_error, forge_json, run_forge
 
 LEVELS = {"A1", "A2", "B1", "B2", "C1", "C2"}
 

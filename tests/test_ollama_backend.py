@@ -31,9 +31,9 @@ from agents.models.ollama import (
 )
 from agents.models.registry import BackendConfig, resolve_model
 from forge.cli.app import app
-from tests.ollama_server import OllamaTestServer
+from tests.support.ollama_server import OllamaTestServer
 
-pytest_plugins = ["tests.ollama_fixtures"]
+pytest_plugins = ["tests.support.ollama_fixtures"]
 pytestmark = pytest.mark.timeout(180)  # hang guard only; no test asserts how fast anything is
 
 QWEN = "qwen2.5:7b-instruct"

@@ -9,9 +9,9 @@ import httpx
 import ollama
 import pytest
 
-from tests.ollama_server import OllamaTestServer
+from tests.support.ollama_server import OllamaTestServer
 
-pytest_plugins = ["tests.ollama_fixtures"]
+pytest_plugins = ["tests.support.ollama_fixtures"]
 pytestmark = pytest.mark.timeout(180)  # hang guard only
 
 CHAT: dict[str, Any] = {

@@ -5,22 +5,22 @@ from __future__ import annotations
 import pytest
 
 from agents.context import ItemPolicy
-from graphs.item import route
-from graphs.routing import RunFacts, decide_next, decide_start
+from graphs.common import AttemptFacts
+from graphs.item.routing import decide_next, decide_start, route
 
 POLICY = ItemPolicy(max_local_attempts=3, max_escalated_attempts=2)
 
 
-def facts(**overrides: object) -> RunFacts:
+def facts(**overrides: object) -> AttemptFacts:
     base: dict[str, object] = {
-        "valid": False,
+        "passed": False,
         "escalated": False,
         "local_attempts": 1,
         "escalated_attempts": 0,
         "reachable": True,
         "problems": "x",
     }
-    return RunFacts(**(base | overrides))  # type: ignore[arg-type]
+    return AttemptFacts(**(base | overrides))  # type: ignore[arg-type]
 
 
 def test_start_locally_unless_hard() -> None:
@@ -32,7 +32,7 @@ def test_start_locally_unless_hard() -> None:
 
 
 def test_valid_items_are_accepted_whatever_else() -> None:
-    assert decide_next(facts(valid=True, escalated=True, escalated_attempts=2), POLICY)[0] == "finalize"
+    assert decide_next(facts(passed=True, escalated=True, escalated_attempts=2), POLICY)[0] == "finalize"
 
 
 @pytest.mark.parametrize(

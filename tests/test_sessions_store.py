@@ -14,9 +14,9 @@ import pytest
 
 from forge.sessions import SessionBusy, SessionStore, open_store
 from knowledge.errors import ResourceError, UserInputError
-from tests.session_helpers import pg_url  # noqa: F401  (fixture)
+from tests.support.session_helpers import pg_url  # noqa: F401  (fixture)
 
-HELPER = [sys.executable, "-m", "tests.session_helpers"]
+HELPER = [sys.executable, "-m", "tests.support.session_helpers"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

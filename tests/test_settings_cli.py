@@ -9,7 +9,7 @@ import pytest
 
 from forge.settings import load_settings
 from knowledge.errors import UserInputError
-from tests.cli_helpers import assert_clean_error, forge_json, run_forge
+from tests.support.cli_helpers import assert_clean_error, forge_json, run_forge
 
 
 def test_defaults_env_file_and_cli_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,8 @@ import pytest
 from agents import telemetry
 from forge.settings import Settings
 from forge.telemetry import Tracing, setup_tracing, trace_db_path
-from tests.cli_helpers import assert_clean_error, run_forge
-from tests.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, run_item
+from tests.support.cli_helpers import assert_clean_error, run_forge
+from tests.support.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, run_item
 
 Cli = tuple[pytest.MonkeyPatch, pytest.CaptureFixture[str]]
 

@@ -17,7 +17,7 @@ from forge.telemetry import Tracing, setup_tracing
 from forge.trace_export import JSONL_FIELDS, otlp_endpoint
 from forge.traces import TraceStore
 from knowledge.errors import UserInputError
-from tests.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, otlp_receiver, run_item
+from tests.support.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, otlp_receiver, run_item
 
 LEARNER = "Yesterday I goed to the park with my sister."
 

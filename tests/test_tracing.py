@@ -23,7 +23,7 @@ from forge.services import Services
 from forge.settings import Settings
 from forge.telemetry import Redactor, Tracing, active_tracing, setup_tracing, trace_db_path
 from forge.traces import SpanRecord, TraceStore
-from tests.trace_helpers import NODES, ScriptedModel, build_item_graph, run_item
+from tests.support.trace_helpers import NODES, ScriptedModel, build_item_graph, run_item
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 
-from tests.cli_helpers import FORGE, assert_clean_error, run_forge
+from tests.support.cli_helpers import FORGE, assert_clean_error, run_forge
 
 ENV = {"FORGE_OLLAMA_HOST": "http://127.0.0.1:9", "FORGE_OLLAMA_RETRIES": "0"}
 #: The issue's keys, then the session id (so a script can continue a session the turn started).

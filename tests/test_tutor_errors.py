@@ -9,7 +9,7 @@ from agents.models.errors import ModelTimeout
 from agents.models.llamacpp import LlamaCppModel
 from agents.tutor.errors import ErrorDetector
 from knowledge.learner_errors import apply, find_candidates, spelling_suggestions, wants_an
-from tests.tutor_error_set import CORRECT, ERRORS
+from tests.support.tutor_error_set import CORRECT, ERRORS
 
 
 def test_rules_propose_every_error_of_the_set() -> None:

@@ -22,14 +22,15 @@ from agents.models.llamacpp import LlamaCppModel
 from agents.tutor.policy import TutorPolicy
 from forge.services import Services
 from forge.sessions.tutor import TutorSessions
-from graphs.state import ItemResult
-from graphs.tutor import TutorState, build_tutor_graph, run_tutor_turn
+from graphs.item.state import ItemResult
+from graphs.tutor.graph import build_tutor_graph, run_tutor_turn
+from graphs.tutor.state import TutorState
 from knowledge.errors import UserInputError
 from knowledge.levels import Level
-from tests.item_fixtures import make_services
-from tests.ollama_server import OllamaTestServer
+from tests.support.item_fixtures import make_services
+from tests.support.ollama_server import OllamaTestServer
 
-pytest_plugins = ["tests.ollama_fixtures"]
+pytest_plugins = ["tests.support.ollama_fixtures"]
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JSON_KEYS = ["reply", "level_estimate", "corrections", "learner", "exercise", "trace_id"]

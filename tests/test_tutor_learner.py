@@ -34,10 +34,12 @@ from agents.tutor.learner import (
     use_word,
 )
 from agents.tutor.policy import TutorPolicy
-from graphs.tutor_routing import ReplyFacts, decide_reply, decide_start
+from graphs.common import AttemptFacts
+from graphs.tutor.routing import decide_reply, decide_start
 from knowledge.aci import AlignmentChecker
 from knowledge.levels import Level
 
+F = AttemptFacts
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -256,19 +258,19 @@ def test_start_routing() -> None:
 @pytest.mark.parametrize(
     ("facts", "expected"),
     [
-        (ReplyFacts(ok=True, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False), "offer"),
-        (ReplyFacts(ok=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False), "write"),
-        (ReplyFacts(ok=False, escalated=False, local_attempts=2, escalated_attempts=0, reachable=True), "escalate"),
-        (ReplyFacts(ok=False, escalated=False, local_attempts=2, escalated_attempts=0, reachable=False), "offer"),
-        (ReplyFacts(ok=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=True,
+        (F(passed=True, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False), "offer"),
+        (F(passed=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False), "write"),
+        (F(passed=False, escalated=False, local_attempts=2, escalated_attempts=0, reachable=True), "escalate"),
+        (F(passed=False, escalated=False, local_attempts=2, escalated_attempts=0, reachable=False), "offer"),
+        (F(passed=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=True,
                     local_failed=True), "escalate"),
-        (ReplyFacts(ok=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False,
+        (F(passed=False, escalated=False, local_attempts=1, escalated_attempts=0, reachable=False,
                     local_failed=True), "offer"),
-        (ReplyFacts(ok=False, escalated=True, local_attempts=2, escalated_attempts=1, reachable=True), "offer"),
-        (ReplyFacts(ok=True, escalated=True, local_attempts=2, escalated_attempts=1, reachable=True), "offer"),
+        (F(passed=False, escalated=True, local_attempts=2, escalated_attempts=1, reachable=True), "offer"),
+        (F(passed=True, escalated=True, local_attempts=2, escalated_attempts=1, reachable=True), "offer"),
     ],
 )
-def test_reply_routing(facts: ReplyFacts, expected: str) -> None:
+def test_reply_routing(facts: AttemptFacts, expected: str) -> None:
     route, reason = decide_reply(facts, TutorPolicy())
     assert route == expected and reason
 

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -211,3 +212,17 @@ def _matches(said: str, answer: str, kind: str) -> bool:
         return True
     words = said.split()
     return kind in ("error_correction", "open_gap", "gap_fill") and len(words) <= 3 and answer in words
+
+
+def render_exercise(item: dict[str, Any]) -> str:
+    """An exercise as the learner sees it: instructions, the task and the options, without the answer."""
+    lines = [str(item.get("instructions", ""))]
+    if item.get("stem"):
+        lines.append(str(item["stem"]))
+    options = item.get("options")
+    if isinstance(options, list) and options:
+        lines.append("Options: " + " / ".join(str(o) for o in options))
+    if isinstance(item.get("words"), list):
+        lines.append("Words: " + ", ".join(str(w) for w in item["words"]))
+    return "\n".join(line for line in lines if line)
+

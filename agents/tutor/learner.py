@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from agents.tutor.errors import LearnerError
 from knowledge.level_estimator import LevelEstimate, WordEvidence
 from knowledge.levels import TARGET_LEVELS, Level
+from knowledge.lexicon import Lexicon
 
 #: How much of the level evidence one turn older still counts.
 LEVEL_DECAY = 0.7
@@ -304,3 +305,31 @@ def review(cards: dict[str, WordCard], key: str, *, correct: bool, now: datetime
 def word_errors(found: Sequence[LearnerError]) -> list[LearnerError]:
     """The errors that are about a word itself (spelling, its form, a confusable), not the grammar around it."""
     return [e for e in found if e.error_type in _WORD_ERRORS]
+
+
+def assess(
+    learner: LearnerModel, errors: Sequence[LearnerError], estimate: LevelEstimate, lexicon: Lexicon, turn: int,
+    now: datetime,
+) -> tuple[TurnLevel, LearnerModel]:  # fmt: skip
+    """What one turn says about the learner: its level evidence, and the learner model updated with it.
+
+    The level comes from the corrected message blended over turns; errors are counted by type; words the learner
+    got wrong are marked missed and the words used correctly are practised (Leitner boxes).
+    """
+    evidence = turn_level(turn, estimate)
+    cards = dict(learner.words)
+    missed = set()
+    for error in word_errors(errors):
+        found = lexicon.level_of(error.suggestion.split()[0])
+        if found.is_listed and found.pos:
+            miss_word(cards, found.lemma, found.pos, found.level, now)
+            missed.add(found.lemma.lower())
+    for word in tracked_words(estimate.words):
+        if word.lemma.lower() not in missed and word.pos:
+            use_word(cards, word.lemma, word.pos, word.level, now)
+    updated = learner.model_copy(update={
+        "level": update_level(learner.level, evidence),
+        "errors": record_errors(learner.errors, errors, turn, now),
+        "words": cards,
+    })  # fmt: skip
+    return evidence, updated

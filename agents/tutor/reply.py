@@ -24,7 +24,7 @@ import time
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
-from agents.escalation import ChainModel
+from agents.item.escalation import ChainModel
 from agents.models.base import ChatModel, GenerationOptions, Message
 from agents.models.errors import ModelError
 from agents.tutor.policy import TutorPolicy

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from forge.services import Services
-from graphs.item import build_item_graph, run_item
-from graphs.state import ItemRequest, ItemResult
+from graphs.item.graph import build_item_graph, run_item
+from graphs.item.state import ItemRequest, ItemResult
 from knowledge.aci import above_level_share
 from knowledge.items import EXERCISE_TYPES, Item
 from knowledge.levels import TARGET_LEVELS, Level

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from forge.services import Services
 from forge.sessions.exercises import ExerciseSessions
-from graphs.exercise_session import ExerciseSessionState
+from graphs.exercise_session.state import ExerciseSessionState
 
 #: What a learner says in the scripted tutoring session (for the tutor driver).
 TUTOR_SCRIPT = (

@@ -19,8 +19,8 @@ from agents import telemetry
 from agents.models.base import GenerationOptions
 from agents.models.llamacpp import LlamaCppModel
 from forge.services import Services
-from graphs.item import run_item
-from graphs.state import ItemRequest
+from graphs.item.graph import run_item
+from graphs.item.state import ItemRequest
 
 THROUGHPUT_PROMPT = "Word: apple (noun)\nSentence: I eat an apple every morning.\n\nWord: garden (noun)\nSentence:"
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agents.exercise_commands import check_message
-from agents.exercise_export import answer_line, render_item
-from agents.exercise_set import ExerciseSet
+from agents.exercise_session.commands import check_message
+from agents.exercise_session.export import answer_line, render_item
+from agents.exercise_session.sets import ExerciseSet
 from forge.cli.common import console, print_json, services
 from forge.cli.index import build_with_progress
 from forge.sessions.exercises import ExerciseSessions
-from graphs.exercise_session import ExerciseTurnResult
+from graphs.exercise_session.state import ExerciseTurnResult
 from knowledge.errors import UserInputError
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from forge.cli.common import console, err_console, print_json, services
 from forge.cli.index import build_with_progress
 from forge.generation import Request, batch_summary, checked, generate, read_batch, result_record, run_batch
-from graphs.state import ItemResult
+from graphs.item.state import ItemResult
 from knowledge.errors import UserInputError
 from knowledge.items import EXERCISE_TYPES
 

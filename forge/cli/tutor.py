@@ -19,10 +19,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from agents.tutor.messages import check_message
 from forge.cli.common import console, err_console, print_json, services
 from forge.sessions.tutor import TutorSessions
 from graphs.turns import Turn, utc_now
-from graphs.tutor import TutorTurnResult, check_message
+from graphs.tutor.state import TutorTurnResult
 from knowledge.errors import UserInputError
 from knowledge.levels import Level, parse_level
 

@@ -6,16 +6,12 @@ import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from agents.exercise_commands import check_message
-from agents.exercise_set import ExerciseSet, SetVersion
+from agents.exercise_session.commands import check_message
+from agents.exercise_session.sets import ExerciseSet, SetVersion
 from forge.sessions.store import SessionInfo
-from graphs.exercise_session import (
-    ExerciseSessionState,
-    ExerciseTurnResult,
-    build_exercise_session_graph,
-    run_exercise_turn,
-    version_set,
-)
+from graphs.exercise_session.graph import build_exercise_session_graph, run_exercise_turn
+from graphs.exercise_session.nodes import version_set
+from graphs.exercise_session.state import ExerciseSessionState, ExerciseTurnResult
 from graphs.turns import user_turns
 
 if TYPE_CHECKING:

@@ -32,8 +32,8 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 #: How each kind is continued, for messages that send the user to the right command.
 #: Where each kind's graph state schema lives ("module:name"), imported only to read its checkpoints typed.
 STATE_SCHEMAS: dict[SessionKind, str] = {
-    "tutor": "graphs.tutor:TutorState",
-    "exercises": "graphs.exercise_session:ExerciseSessionState",
+    "tutor": "graphs.tutor.state:TutorState",
+    "exercises": "graphs.exercise_session.state:ExerciseSessionState",
 }
 SERDE_LOGGER = "langgraph.checkpoint.serde.jsonplus"
 RESUME_COMMAND = {"tutor": "forge tutor --session {id}", "exercises": 'forge exercises --session {id} --say "..."'}

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from agents.context import AgentContext
 from agents.tutor.learner import LearnerModel
+from agents.tutor.messages import check_message
 from agents.tutor.policy import TutorPolicy
 from forge.sessions.store import SessionInfo
-from graphs.item import build_item_graph
+from graphs.common import lazy
+from graphs.item.graph import build_item_graph
 from graphs.turns import Turn
-from graphs.tutor import TutorState, TutorTurnResult, build_tutor_graph, check_message, run_tutor_turn
+from graphs.tutor.graph import build_tutor_graph, run_tutor_turn
+from graphs.tutor.state import TutorState, TutorTurnResult
 from knowledge.errors import ForgeError
 from knowledge.levels import Level, parse_level
 
@@ -43,13 +46,9 @@ class TutorSessions:
     def graph(self) -> Any:
         """The compiled tutoring graph with the store's checkpointer."""
         ctx = self.services.agent_context
-        item_graph: list[Any] = []
-
-        def lazy_item_graph() -> Any:  # built at the first exercise: most turns never need it
-            if not item_graph:
-                item_graph.append(build_item_graph(_exercise_context(ctx, self._index_built()), checkpointer=False))
-            return item_graph[0]
-
+        exercise_ctx = lambda: _exercise_context(ctx, self._index_built())  # noqa: E731
+        # built at the first exercise: most turns never need it
+        lazy_item_graph = lazy(lambda: build_item_graph(exercise_ctx(), checkpointer=False))
         saver = self.store.checkpointer_for(TutorState)
         return build_tutor_graph(ctx, saver, item_graph=lazy_item_graph, policy=self.policy)
 

@@ -1,0 +1,1 @@
+"""The exercise-session graph's agents: reading commands, planning and filling a set, exporting it."""

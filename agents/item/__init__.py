@@ -1,0 +1,1 @@
+"""The item graph's agents: intake, retrieval, constraints, tools, generation, validation, escalation."""

@@ -1,0 +1,177 @@
+"""What every exercise builder shares: the knowledge kit, the build context, sentence selection, failures."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.item.constraints import Constraints, WordChoice
+from agents.item.writers import SentenceSpec, Writer
+from agents.models.base import ChatModel
+from agents.models.errors import ModelError
+from knowledge.exemplars import Exemplars
+from knowledge.items import Violation
+from knowledge.levels import Level
+from knowledge.lexicon import Lexicon, WordLevel
+from knowledge.nlp import Token, analyze
+
+#: Sentence length bounds (word tokens) for exercise stems.
+MIN_WORDS, MAX_WORDS = 5, 20
+#: Extra candidates generated per round, and rounds per target word.
+CANDIDATES, ROUNDS = 3, 2
+_PROPER = frozenset({"PROPN", "NNP", "NNPS"})
+
+
+class BuildFailed(Exception):
+    """A builder could not make an item from what it was given; the violations say why."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(v.message for v in violations) or "no item could be built")
+        self.violations = violations
+
+
+@dataclass
+class Kit:
+    """The knowledge every builder uses: lexicon, exemplars, and the local model as a scorer of continuations."""
+
+    lexicon: Lexicon
+    exemplars: Exemplars
+    scorer: ChatModel | None = None
+    #: Seconds spent in the scorer, so runs can separate model time from orchestration.
+    model_s: float = 0.0
+
+    def word_level(self, token: Token) -> WordLevel:
+        """Level of one word token (clitics like n't are looked up by their lemma)."""
+        word = token.lemma if token.text.startswith(("'", "’")) or token.lower == "n't" else token.text
+        return self.lexicon.level_of(word, token.tag)
+
+    def above_level(self, tokens: list[Token], level: Level) -> list[tuple[Token, WordLevel]]:
+        """Word tokens whose level is above `level` (names are skipped; unknown non-words count as above)."""
+        found = []
+        for token in tokens:
+            if not token.is_word or token.upos in _PROPER:
+                continue
+            known = self.word_level(token)
+            if known.level is None and known.source == "unknown" and "proper noun" in known.evidence:
+                continue
+            if known.level is None or known.level > level:
+                found.append((token, known))
+        return found
+
+    def score(self, prefix: str, continuations: list[str]) -> list[float] | None:
+        """Log-probabilities of continuations from the scorer, or None when no scorer is available or it fails."""
+        if self.scorer is None or not self.scorer.capabilities.scoring:
+            return None
+        start = time.perf_counter()
+        try:
+            return self.scorer.score(prefix, continuations)
+        except ModelError:
+            return None
+        finally:
+            self.model_s += time.perf_counter() - start
+
+
+@dataclass
+class BuildContext:
+    """Everything one build attempt needs: the constraints, a writer, the kit, and a seeded random source."""
+
+    constraints: Constraints
+    writer: Writer
+    kit: Kit
+    seed: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+    #: Evidence gathered while building (candidates tried, option scores), for the trace.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def level(self) -> Level:
+        """The target level."""
+        return self.constraints.level
+
+    def note(self, key: str, value: Any) -> None:
+        """Record evidence under a key (lists accumulate)."""
+        self.notes.setdefault(key, []).append(value)
+
+
+@dataclass
+class Picked:
+    """A sentence chosen for an exercise: its text, tokens, the target token and how it was judged."""
+
+    sentence: str
+    tokens: list[Token]
+    target: Token | None
+    choice: WordChoice
+    model: str
+    fluency: float = 0.0
+
+
+def target_tokens(tokens: list[Token], choice: WordChoice) -> list[Token]:
+    """Tokens that are the target word (same lemma or spelling)."""
+    word = choice.word.lower()
+    return [t for t in tokens if t.is_word and (t.lemma.lower() == word or t.lower == word)]
+
+
+def judge_sentence(ctx: BuildContext, text: str, choice: WordChoice, *, gap_target: bool) -> tuple[Picked | None, str]:
+    """Check a candidate sentence; return it as Picked, or None and the reason it was rejected."""
+    tokens = analyze(text)
+    words = [t for t in tokens if t.is_word]
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return None, f"{len(words)} words (accepted {MIN_WORDS}-{MAX_WORDS})"
+    if not tokens or tokens[-1].text not in {".", "!", "?"}:
+        return None, "does not end with . ! or ?"
+    hits = target_tokens(tokens, choice)
+    if len(hits) != 1:
+        return None, f"uses '{choice.word}' {len(hits)} times (needs exactly once)"
+    if gap_target and hits[0].index == 0:
+        return None, f"'{choice.word}' starts the sentence"
+    above = ctx.kit.above_level(tokens, ctx.constraints.max_word_level)
+    if len(above) > ctx.constraints.max_above_share * len(words):
+        return None, "words above the level: " + ", ".join(f"{t.text} ({wl.level or '?'})" for t, wl in above)
+    return Picked(text, tokens, hits[0], choice, model=""), ""
+
+
+def pick_sentence(ctx: BuildContext, choice: WordChoice, *, gap_target: bool = True) -> Picked | None:
+    """Ask the writer for sentences with the word until one passes `judge_sentence`; prefer the most fluent."""
+    spec = SentenceSpec(
+        word=choice.word,
+        pos=choice.pos,
+        level=ctx.level,
+        topic=ctx.constraints.topic,
+        avoid=ctx.constraints.avoid_words,
+    )
+    for round_no in range(ROUNDS):
+        seed = ctx.seed * 101 + round_no * CANDIDATES
+        passed = []
+        for draft in ctx.writer.sentences(spec, CANDIDATES, seed):
+            picked, reason = judge_sentence(ctx, draft.text, choice, gap_target=gap_target)
+            ctx.note("candidates", {"word": choice.word, "text": draft.text, "rejected": reason or None})
+            if picked is not None:
+                picked.model = draft.model
+                passed.append(picked)
+        if passed:
+            return _most_fluent(ctx, passed)
+    return None
+
+
+def _most_fluent(ctx: BuildContext, picks: list[Picked]) -> Picked:
+    """The candidate with the highest mean log-probability per character under the scorer (first if none)."""
+    if len(picks) == 1:
+        return picks[0]
+    scores = ctx.kit.score("", [p.sentence for p in picks])
+    if scores is None:
+        return picks[0]
+    for pick, score in zip(picks, scores, strict=True):
+        pick.fluency = score / max(1, len(pick.sentence))
+    return max(picks, key=lambda p: p.fluency)
+
+
+def replace_span(text: str, start: int, end: int, new: str) -> str:
+    """The text with characters [start, end) replaced."""
+    return text[:start] + new + text[end:]
+
+
+def failure(message: str, **evidence: Any) -> BuildFailed:
+    """A BuildFailed with one structural violation."""
+    return BuildFailed([Violation(kind="structure", message=message, evidence=evidence)])

@@ -1,0 +1,144 @@
+"""Error correction: a correct model-written sentence with exactly one mistake planted by a rule.
+
+Mistakes are the ones learners at the level make (agreement, plurals, articles, verb forms, prepositions,
+comparatives). The local model scores both versions: the planted version must be clearly less likely than the
+original, otherwise the "mistake" might be acceptable English and the item would have no single answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from knowledge.items import ErrorCorrectionItem
+from knowledge.levels import Level
+from knowledge.nlp import Token, inflect
+
+INSTRUCTIONS = "One word in this sentence is wrong. Find it and correct it."
+#: How much less likely (nats) the sentence with the mistake must be than the original.
+MARGIN = 2.0
+_PREPOSITION_SWAPS = {
+    "in": "on",
+    "on": "in",
+    "at": "in",
+    "to": "at",
+    "for": "to",
+    "with": "by",
+    "from": "of",
+    "of": "from",
+    "about": "of",
+}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A rule that turns one correct token into a typical learner mistake (or None if it does not apply)."""
+
+    name: str
+    apply: Callable[[Token], str | None]
+
+
+def _agreement(token: Token) -> str | None:
+    """He goes -> he go; they are -> they is."""
+    swaps = {"VBZ": "VBP", "VBP": "VBZ"}
+    if token.tag not in swaps:
+        return None
+    if token.lemma == "be":
+        return {"is": "are", "are": "is", "am": "is"}.get(token.lower)
+    wrong = inflect(token.lemma, swaps[token.tag])
+    return wrong if wrong and wrong.lower() != token.lower else None
+
+
+def _plural(token: Token) -> str | None:
+    """Three books -> three book."""
+    if token.tag != "NNS":
+        return None
+    wrong = inflect(token.lemma, "NN")
+    return wrong if wrong and wrong.lower() != token.lower else None
+
+
+def _past(token: Token) -> str | None:
+    """Yesterday she walked -> Yesterday she walk."""
+    if token.tag != "VBD" or token.lemma == "be":
+        return None
+    return token.lemma if token.lemma.lower() != token.lower else None
+
+
+def _article(token: Token) -> str | None:
+    """An apple -> a apple; a dog -> an dog."""
+    return {"a": "an", "an": "a"}.get(token.lower)
+
+
+def _preposition(token: Token) -> str | None:
+    """Interested in -> interested on."""
+    return _PREPOSITION_SWAPS.get(token.lower) if token.tag == "IN" else None
+
+
+def _comparative(token: Token) -> str | None:
+    """Bigger -> more big."""
+    if token.tag != "JJR" or not token.lower.endswith("er"):
+        return None
+    return f"more {token.lemma}"
+
+
+MISTAKES = {
+    "subject-verb agreement": Mistake("subject-verb agreement", _agreement),
+    "singular/plural noun": Mistake("singular/plural noun", _plural),
+    "verb tense": Mistake("verb tense", _past),
+    "article": Mistake("article", _article),
+    "preposition": Mistake("preposition", _preposition),
+    "comparative": Mistake("comparative", _comparative),
+}
+#: Mistake kinds by level, most typical first.
+ORDER: dict[Level, tuple[str, ...]] = {
+    Level.A1: ("subject-verb agreement", "singular/plural noun", "article", "verb tense"),
+    Level.A2: ("verb tense", "subject-verb agreement", "singular/plural noun", "preposition", "comparative"),
+}
+_DEFAULT_ORDER = ("preposition", "verb tense", "subject-verb agreement", "comparative", "singular/plural noun")
+
+
+def _plants(ctx: BuildContext, tokens: list[Token]) -> list[tuple[Token, str, str]]:
+    """(token, wrong form, mistake kind) for every rule that applies, in the level's order of kinds."""
+    found = []
+    for kind in ORDER.get(ctx.level, _DEFAULT_ORDER):
+        for token in tokens:
+            wrong = MISTAKES[kind].apply(token) if token.is_word else None
+            if wrong and not any(t.lower == wrong.lower() for t in tokens):
+                found.append((token, _like(wrong, token.text), kind))
+    return found
+
+
+def _like(word: str, model: str) -> str:
+    """The word with the capitalisation of the one it replaces."""
+    return word[:1].upper() + word[1:] if model[:1].isupper() else word
+
+
+def _clearly_wrong(ctx: BuildContext, sentence: str, token: Token, wrong: str) -> bool:
+    """Whether the model finds the planted version clearly less likely (True when no scorer is available)."""
+    scores = ctx.kit.score(sentence[: token.start], [token.text + sentence[token.end :], wrong + sentence[token.end :]])
+    if scores is not None:
+        ctx.note("mistake_scores", {"right": token.text, "wrong": wrong, "scores": scores})
+    return scores is None or scores[1] < scores[0] - MARGIN
+
+
+def build(ctx: BuildContext) -> ErrorCorrectionItem:
+    """Find a sentence where a level-typical mistake can be planted and is clearly wrong."""
+    for choice in ctx.constraints.targets()[:3]:
+        picked = pick_sentence(ctx, choice, gap_target=False)
+        if picked is None:
+            continue
+        for token, wrong, kind in _plants(ctx, picked.tokens):
+            if not _clearly_wrong(ctx, picked.sentence, token, wrong):
+                continue
+            return ErrorCorrectionItem(
+                level=ctx.level,
+                topic=ctx.constraints.topic,
+                instructions=INSTRUCTIONS,
+                stem=replace_span(picked.sentence, token.start, token.end, wrong),
+                error=wrong,
+                correction=token.text,
+                error_type=kind,
+                answer=picked.sentence,
+            )
+    raise failure("no sentence where a typical mistake could be planted unambiguously")

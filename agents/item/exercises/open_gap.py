@@ -1,0 +1,111 @@
+"""Open cloze: a model-written sentence with one grammar word gapped (article, preposition, auxiliary, ...).
+
+Which word to gap is decided by code: a function word of a class the level practises. The local model then scores
+every member of that class in the gap; the gap is kept only if the original word clearly wins, and any other
+word nearly as likely is listed as an accepted answer (at most one), so the key is never ambiguous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from knowledge.items import GAP, OpenGapItem
+from knowledge.levels import Level
+from knowledge.nlp import Token
+
+INSTRUCTIONS = "Write one word in the gap."
+#: How much less likely (nats) another word must be for the gap to have one answer.
+MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class FocusClass:
+    """A class of grammar words that can be gapped, and how to recognise one in tagged text."""
+
+    name: str
+    tags: frozenset[str]
+    words: tuple[str, ...]
+
+
+CLASSES = (
+    FocusClass("article", frozenset({"DT"}), ("a", "an", "the")),
+    FocusClass(
+        "preposition",
+        frozenset({"IN", "TO"}),
+        ("in", "on", "at", "to", "for", "with", "from", "of", "by", "about", "into"),
+    ),
+    FocusClass(
+        "pronoun",
+        frozenset({"PRP", "PRP$"}),
+        ("he", "she", "it", "they", "we", "his", "her", "their", "its", "our", "my", "your"),
+    ),
+    FocusClass(
+        "auxiliary",
+        frozenset({"VBZ", "VBP", "VBD", "MD"}),
+        ("is", "are", "was", "were", "has", "have", "had", "do", "does", "did", "will", "can"),
+    ),
+    FocusClass("conjunction", frozenset({"CC", "IN"}), ("and", "but", "or", "because", "so", "when", "if", "although")),
+)
+#: Classes each level practises first (later ones are fallbacks).
+ORDER: dict[Level, tuple[str, ...]] = {
+    Level.A1: ("article", "pronoun", "preposition", "auxiliary"),
+    Level.A2: ("preposition", "article", "auxiliary", "pronoun"),
+    Level.B1: ("preposition", "auxiliary", "conjunction", "article"),
+}
+_DEFAULT_ORDER = ("conjunction", "preposition", "auxiliary", "article")
+
+
+def _focus_of(token: Token) -> FocusClass | None:
+    """The class a token belongs to, if it is a gappable grammar word."""
+    for cls in CLASSES:
+        if token.tag in cls.tags and token.lower in cls.words:
+            return cls
+    return None
+
+
+def _candidates(ctx: BuildContext, tokens: list[Token]) -> list[tuple[Token, FocusClass]]:
+    """Gappable tokens (not the first word), in the order the level prefers their classes."""
+    order = ORDER.get(ctx.level, _DEFAULT_ORDER)
+    found = [(t, c) for t in tokens[1:] if (c := _focus_of(t)) is not None and c.name in order]
+    return sorted(found, key=lambda pair: order.index(pair[1].name))
+
+
+def _judge(ctx: BuildContext, sentence: str, token: Token, cls: FocusClass) -> tuple[bool, list[str], dict[str, float]]:
+    """Score the class's words in the gap: (original clearly best or nearly, close alternatives, all scores)."""
+    alternatives = [w for w in cls.words if w != token.lower]
+    forms = [token.text, *(_like(w, token.text) for w in alternatives)]
+    scores = ctx.kit.score(sentence[: token.start], [f + sentence[token.end :] for f in forms])
+    if scores is None:
+        return True, [], {}
+    best_other = max(scores[1:])
+    close = [forms[i] for i in range(1, len(forms)) if scores[i] > scores[0] - MARGIN]
+    return scores[0] >= best_other and len(close) <= 1, close, dict(zip(forms, scores, strict=True))
+
+
+def _like(word: str, model: str) -> str:
+    """The word with the capitalisation of the one it replaces."""
+    return word.capitalize() if model[:1].isupper() else word
+
+
+def build(ctx: BuildContext) -> OpenGapItem:
+    """Find a sentence with a grammar word whose gap has one clear answer (or one accepted alternative)."""
+    for choice in ctx.constraints.targets()[:3]:
+        picked = pick_sentence(ctx, choice, gap_target=False)
+        if picked is None:
+            continue
+        for token, cls in _candidates(ctx, picked.tokens):
+            ok, close, scores = _judge(ctx, picked.sentence, token, cls)
+            ctx.note("gap_scores", {"sentence": picked.sentence, "word": token.text, "scores": scores, "ok": ok})
+            if not ok:
+                continue
+            return OpenGapItem(
+                level=ctx.level,
+                topic=ctx.constraints.topic,
+                instructions=INSTRUCTIONS,
+                stem=replace_span(picked.sentence, token.start, token.end, GAP),
+                answer=token.text,
+                accepted_answers=close,
+                focus=cls.name,
+            )
+    raise failure("no sentence with a grammar word that has one clear answer")

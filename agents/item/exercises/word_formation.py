@@ -1,0 +1,57 @@
+"""Word formation: a sentence with a derived word gapped; the learner forms it from the base word in capitals.
+
+Pairs come from `knowledge.morphology` (both words listed, a derivation rule, and a WordNet link), so the answer
+is always a real member of the base word's family at or below the level.
+"""
+
+from __future__ import annotations
+
+from agents.item.constraints import WordChoice
+from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from knowledge.items import GAP, WordFormationItem
+from knowledge.morphology import Derivation, derivations_at
+
+PAIRS_PER_ATTEMPT = 3
+INSTRUCTIONS = "Use the word in capitals to form a word that fits the gap."
+
+
+def _ranked(ctx: BuildContext) -> list[Derivation]:
+    """Pairs for the level: topic words first, then derived words at the level itself, then the rest (shuffled)."""
+    pairs = derivations_at(ctx.kit.lexicon, ctx.level)
+    topical = {w.word.lower() for w in ctx.constraints.target_words}
+    ctx.rng.shuffle(pairs)
+
+    def key(pair: Derivation) -> tuple[int, int]:
+        on_topic = pair.derived.lower() in topical or pair.base.lower() in topical
+        return (0 if on_topic else 1, abs(ctx.level.rank - pair.derived_level.rank))
+
+    return sorted(pairs, key=key)
+
+
+def build(ctx: BuildContext) -> WordFormationItem:
+    """Try word-family pairs until one gives a good sentence using the derived word."""
+    pairs = _ranked(ctx)[:PAIRS_PER_ATTEMPT]
+    if not pairs:
+        raise failure("no word-family pairs at this level", level=ctx.level.value)
+    for pair in pairs:
+        choice = WordChoice(
+            word=pair.derived,
+            pos=pair.derived_pos,
+            level=pair.derived_level,
+            node=f"word:{pair.derived.lower()}|{pair.derived_pos}",
+        )
+        picked = pick_sentence(ctx, choice)
+        if picked is None or picked.target is None:
+            continue
+        ctx.note("derivation", {"base": pair.base, "derived": pair.derived, "rule": pair.rule})
+        target = picked.target
+        stem = replace_span(picked.sentence, target.start, target.end, GAP)
+        return WordFormationItem(
+            level=ctx.level,
+            topic=ctx.constraints.topic,
+            instructions=INSTRUCTIONS,
+            stem=f"{stem} ({pair.base.upper()})",
+            base_word=pair.base.upper(),
+            answer=target.text,
+        )
+    raise failure("no sentence for any word-family pair", pairs=[p.derived for p in pairs])

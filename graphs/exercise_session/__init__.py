@@ -1,0 +1,1 @@
+"""The exercise-session graph: a set of exercises refined over turns."""

@@ -1,0 +1,1 @@
+"""The tutoring graph: one learner turn through error detection, the learner model, feedback and a reply."""

@@ -1,0 +1,1 @@
+"""Test support: helpers, fixtures, the scripted fake model and the Ollama-API test server (not tests)."""
