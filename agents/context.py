@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from agents.item.exercises.base import Kit
 from agents.models.base import ChatModel
 from agents.models.fallback import EscalationChain
 from knowledge.aci import AlignmentChecker
@@ -56,11 +55,6 @@ class AgentContext:
     #: Results that cannot change while the process runs (retrieval per topic and level), by key.
     memo: dict[tuple[str, ...], object] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    @property
-    def kit(self) -> Kit:
-        """The builders' knowledge kit, with the local model as the scorer of continuations."""
-        return Kit(self.checker.lexicon, self.exemplars, self.local)
 
     def escalation_target(self) -> ChatModel | None:
         """The first reachable escalation model, checked at most once per `reachability_ttl_s`."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agents.context import AgentContext
 from agents.item.constraints import Constraints
 from agents.item.escalation import ChainModel
-from agents.item.exercises import BuildContext, BuildFailed, build_item
+from agents.item.exercises import BuildContext, BuildFailed, Kit, build_item
 from agents.item.writers import ChatWriter, CompletionWriter, Writer
 from agents.models.errors import ModelError
 from knowledge.items import ExerciseType, Item, Violation
@@ -51,7 +51,7 @@ def _writer(ctx: AgentContext, escalated: bool) -> tuple[Writer, ChainModel | No
 def generate(ctx: AgentContext, kind: ExerciseType, constraints: Constraints, *, seed: int, escalated: bool) -> Outcome:
     """Build one item of `kind` under the constraints; failures come back as violations, never as exceptions."""
     writer, chain = _writer(ctx, escalated)
-    build = BuildContext(constraints=constraints, writer=writer, kit=ctx.kit, seed=seed, rng=random.Random(seed))
+    build = BuildContext(constraints=constraints, writer=writer, kit=Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local), seed=seed, rng=random.Random(seed))
     start = time.perf_counter()
     item, violations, errors = None, [], []
     try:
