@@ -51,7 +51,8 @@ def _writer(ctx: AgentContext, escalated: bool) -> tuple[Writer, ChainModel | No
 def generate(ctx: AgentContext, kind: ExerciseType, constraints: Constraints, *, seed: int, escalated: bool) -> Outcome:
     """Build one item of `kind` under the constraints; failures come back as violations, never as exceptions."""
     writer, chain = _writer(ctx, escalated)
-    build = BuildContext(constraints=constraints, writer=writer, kit=Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local), seed=seed, rng=random.Random(seed))
+    kit = Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local)
+    build = BuildContext(constraints=constraints, writer=writer, kit=kit, seed=seed, rng=random.Random(seed))
     start = time.perf_counter()
     item, violations, errors = None, [], []
     try:
