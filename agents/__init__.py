@@ -1,5 +1,6 @@
-"""Agents: one module per graph node (intake, retrieval, constraints, tools, generation, validation, escalation).
+"""Agents: one package per graph (`item`, `tutor`, `exercise_session`), one module per agent or graph node.
 
-`agents.models` holds the chat-model interface and its backends; `agents.telemetry` the span helpers.
-Agents use `tools`, `knowledge` and `prompts`; they never import `graphs` or `forge`.
+Shared by all: `agents.context` (what the agents get), `agents.models` (the chat-model interface, its backends
+and the escalation chain) and `agents.telemetry` (span helpers). Agents use `tools`, `knowledge` and `prompts`;
+they never import `graphs` or `forge`.
 """
