@@ -39,10 +39,8 @@ def test_clean_sentence(raw: str, clean: str) -> None:
     assert clean_sentence(raw) == clean
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a closing quote after the full stop hides the sentence end")
 def test_clean_sentence_trims_after_a_quoted_sentence() -> None:
-    # The end-of-sentence search wants whitespace right after the mark, so '." And more' is never cut: the draft
-    # keeps the quote and the fragment, and `judge_sentence` then rejects a usable sentence.
+    # A closing quote after the full stop still ends the sentence: the fragment after it is cut.
     assert clean_sentence('"We eat bread every day." And then') == "We eat bread every day."
 
 

@@ -270,7 +270,8 @@ def clean_meaning(text: str) -> str:
 def clean_sentence(text: str) -> str:
     """Trim what models wrap around a sentence: quotes, list markers, trailing fragments after the first sentence."""
     text = _LEADING_JUNK.sub("", text.strip()).strip().strip(_QUOTES).strip()
-    match = re.search(r"[.!?](?=\s|$)", text)
+    # the first sentence ends at . ! or ?, possibly followed by a closing quote, then a space or the end
+    match = re.search(r"[.!?](?=[\"'”’]*(?:\s|$))", text)
     if match:
         text = text[: match.end()]
     return text[:_MAX_SENTENCE_CHARS].strip()
