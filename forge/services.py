@@ -103,10 +103,18 @@ class Services:
         return RetrievalIndex(path=self.cache_dir / "index")
 
     def ensure_index(self, progress: Progress | None = None) -> list[SyncReport]:
-        """Build or update the retrieval index from the knowledge graph (a quick no-op when up to date)."""
+        """Build or update the retrieval index from the knowledge graph (a quick no-op when up to date).
+
+        A collection that changed has its in-memory copy for filtered queries loaded and snapshotted here, as part
+        of building the index, so no later process's first query reads every vector back from chromadb.
+        """
         from knowledge.corpus import build_index
 
-        return build_index(self.retrieval_index, self.knowledge_graph, progress)
+        reports = build_index(self.retrieval_index, self.knowledge_graph, progress)
+        for report in reports:
+            if not report.skipped:
+                self.retrieval_index.load_in_memory(report.collection)
+        return reports
 
     @cached_property
     def agent_context(self) -> AgentContext:

@@ -8,13 +8,22 @@ offline MiniLM model and filters by CEFR level (`level_rank <= target`) and topi
 
 The index lives either in an embedded database directory (`chromadb.PersistentClient`) or on a Chroma server
 (`chromadb.HttpClient`); the application passes which. Telemetry is always off and nothing is downloaded.
+
+Filtered queries on small collections rank in memory: the first one in a process loads that collection's vectors,
+documents and metadata once (under a lock, so parallel sessions share one load). Reading them back from chromadb
+takes about a second for the lexicon, so an embedded index also keeps a snapshot of that in-memory copy beside its
+directory (`<dir>-memory/<collection>-<fingerprint>.npz`), named by the corpus fingerprint and therefore never
+stale; it is read in tens of milliseconds and is rewritten whenever the fingerprint changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -112,6 +121,10 @@ class RetrievalIndex:
         self._client = _open_client(path, url)
         self._collections: dict[str, Collection] = {}
         self._filters: dict[str, _FilterCache] = {}
+        #: Serialises loading the in-memory copies (threads of one process share one load per collection).
+        self._load_lock = threading.Lock()
+        #: Where snapshots of the in-memory copies live (embedded index only).
+        self._snapshots = Path(f"{Path(path).expanduser()}-memory") if path is not None else None
 
     @property
     def location(self) -> str:
@@ -236,21 +249,57 @@ class RetrievalIndex:
         return _hits(*(list(column) for column in zip(*rows, strict=True))) if rows else []
 
     def _filter_cache(self, target: Collection) -> _FilterCache | None:
-        """The cached level/topic fields of a synced collection, reloaded when another sync changed it."""
+        """The cached level/topic fields of a synced collection, loaded once and again only after another sync."""
         fingerprint = self._stored_fingerprint(target)
         if fingerprint is None:
             return None
         cached = self._filters.get(target.name)
-        if cached is None or cached.fingerprint != fingerprint:
-            small = self._guarded(target.count) <= _MAX_IN_MEMORY
-            stored = self._guarded(
-                lambda: target.get(include=["metadatas", "documents", "embeddings"] if small else ["metadatas"])
-            )
-            cached = _FilterCache.build(fingerprint, stored["ids"], stored["metadatas"] or [])
-            if small:
-                cached = cached.with_content(stored["documents"] or [], stored["embeddings"], stored["metadatas"] or [])
-            self._filters[target.name] = cached
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached
+        with self._load_lock:  # a thread that waited here finds the copy another thread just loaded
+            cached = self._filters.get(target.name)
+            if cached is None or cached.fingerprint != fingerprint:
+                cached = self._load_filter_cache(target, fingerprint)
+                self._filters[target.name] = cached
         return cached
+
+    def load_in_memory(self, collection: str) -> None:
+        """Load a synced collection's in-memory copy now (and snapshot it), as its first filtered query would.
+
+        The application calls this after a sync that changed a collection, so the snapshot is written while the
+        index is being built rather than by the first query of the next process.
+        """
+        target = self._collection(collection)
+        fingerprint = self._stored_fingerprint(target)
+        if fingerprint is None:
+            return
+        with self._load_lock:
+            cached = self._filters.get(collection)
+            stale = cached is None or cached.fingerprint != fingerprint
+            if stale or (cached is not None and cached.vectors is None and self.count(collection) <= _MAX_IN_MEMORY):
+                self._filters[collection] = self._load_filter_cache(target, fingerprint)
+
+    def _load_filter_cache(self, target: Collection, fingerprint: str) -> _FilterCache:
+        """Load a collection's filter fields (and, when small, its content) from its snapshot or from chromadb."""
+        snapshot = self._snapshot_path(target.name, fingerprint)
+        loaded = _FilterCache.read(snapshot, fingerprint) if snapshot is not None else None
+        if loaded is not None:
+            return loaded
+        small = self._guarded(target.count) <= _MAX_IN_MEMORY
+        stored = self._guarded(
+            lambda: target.get(include=["metadatas", "documents", "embeddings"] if small else ["metadatas"])
+        )
+        cached = _FilterCache.build(fingerprint, stored["ids"], stored["metadatas"] or [])
+        if not small:
+            return cached
+        cached = cached.with_content(stored["documents"] or [], stored["embeddings"], stored["metadatas"] or [])
+        if snapshot is not None:
+            cached.write(snapshot)
+        return cached
+
+    def _snapshot_path(self, collection: str, fingerprint: str) -> Path | None:
+        """The snapshot file of a collection's in-memory copy at a fingerprint (None for a Chroma server)."""
+        return self._snapshots / f"{collection}-{fingerprint[:32]}.npz" if self._snapshots is not None else None
 
     def count(self, collection: str) -> int:
         """How many documents a collection holds."""
@@ -442,6 +491,39 @@ class _FilterCache:
         norms = np.linalg.norm(raw, axis=1, keepdims=True)
         vectors = (raw / np.where(norms == 0, 1.0, norms)).astype(np.float32)
         return replace(self, vectors=vectors, documents=[d or "" for d in documents], metadatas=list(metadatas))
+
+    @classmethod
+    def read(cls, path: Path, fingerprint: str) -> _FilterCache | None:
+        """A cache with content from a snapshot written by `write`; None if there is none or it cannot be read."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors = np.asarray(data["vectors"], dtype=np.float32)
+                ids, documents, metadatas = json.loads(data["content"].tobytes().decode("utf-8"))
+        except (OSError, KeyError, ValueError):  # missing, truncated or foreign: load from chromadb instead
+            return None
+        if len(ids) != len(vectors) or len(documents) != len(ids) or len(metadatas) != len(ids):
+            return None
+        built = cls.build(fingerprint, ids, metadatas)
+        return replace(built, vectors=vectors, documents=documents, metadatas=metadatas)
+
+    def write(self, path: Path) -> None:
+        """Snapshot a cache with content (atomically, removing the collection's older snapshots); best effort."""
+        if self.vectors is None:
+            return
+        content = json.dumps([self.ids, self.documents, self.metadatas], ensure_ascii=False).encode("utf-8")
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with temp.open("wb") as out:
+                np.savez(out, vectors=self.vectors, content=np.frombuffer(content, dtype=np.uint8))
+            os.replace(temp, path)
+            collection = path.name.rsplit("-", 1)[0]
+            for old in path.parent.glob(f"{collection}-*.npz"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:  # a read-only or full disk only costs the next process the slower load
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
 
     def nearest(self, query: Vectors, mask: NDArray[np.bool_], n: int) -> list[Hit]:
         """The n documents a mask lets through that are most similar to the query (exact cosine similarity)."""

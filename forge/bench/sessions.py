@@ -5,17 +5,15 @@
   session's writer lock; then every completed turn (and the session's own state: the learner model of a tutoring
   session, the versions of an exercise set) must be intact and a new turn must run.
 - Parallel: four sessions driven at once (threads sharing one process's model and store; two of them tutoring
-  sessions when the tutoring graph exists) must each hold exactly their own turns and items.
+  sessions) must each hold exactly their own turns and items.
 
-Sessions are driven through a `SessionDriver`. The exercise driver is here. HOOK for the tutoring graph: when
-`forge.sessions.tutor` defines `bench_driver(services) -> SessionDriver`, the latency and kill figures are measured
-on a tutoring session (the issue's goal) with `TUTOR_SCRIPT`; until then they are measured on an exercise session
-and the report says so.
+Sessions are driven through a `SessionDriver`; both drivers are here, over the product's `TutorSessions` and
+`ExerciseSessions`, with the scripts they are given (the product never imports the bench). The latency and kill
+figures are measured on a tutoring session (the issue's goal) with `TUTOR_SCRIPT`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import random
 import statistics
@@ -28,6 +26,7 @@ from typing import Any, Protocol
 
 from forge.services import Services
 from forge.sessions.exercises import ExerciseSessions
+from forge.sessions.tutor import TutorSessions
 from graphs.exercise_session.state import ExerciseSessionState
 
 #: What a learner says in the scripted tutoring session (for the tutor driver).
@@ -49,7 +48,14 @@ EXERCISE_SCRIPT = (
     "remove item 1", "one error correction", "switch to A1", "export", "undo", "hello there", "help", "show",
 )
 #: Exercise turns that call the model, for the kill rounds.
-KILL_TEXTS = ("one open gap", "replace item 1", "one reorder exercise", "another one")
+EXERCISE_KILL_TEXTS = ("one open gap", "replace item 1", "one reorder exercise", "another one")
+#: Tutoring turns run in a subprocess and killed (each detects errors and writes a reply).
+TUTOR_KILL_TEXTS = (
+    "Yesterday I go to the market and buy many apple.",
+    "My sister have two childs.",
+    "I didn't went to work today because I was sick.",
+    "Last week I visit my grandmother.",
+)
 #: Four parallel sessions: (topic, level, exercise words) each; every item must keep its own topic and level.
 PARALLEL = (("food", "A1", "reorder"), ("travel", "A2", "open gap"), ("sport", "B1", "reorder"),
             ("animals", "A2", "open gap"))
@@ -85,7 +91,7 @@ class ExerciseDriver:
 
     kind: str = "exercises"
     script: tuple[str, ...] = EXERCISE_SCRIPT
-    kill_texts: tuple[str, ...] = KILL_TEXTS
+    kill_texts: tuple[str, ...] = EXERCISE_KILL_TEXTS
 
     def __init__(self, services: Services) -> None:
         self.sessions = ExerciseSessions(services)
@@ -117,14 +123,43 @@ class ExerciseDriver:
         return ["exercises", "--session", session_id, "--say", text]
 
 
-def tutor_driver(services: Services) -> SessionDriver | None:
-    """HOOK: the tutoring engineer's driver (`forge.sessions.tutor.bench_driver`), once it exists."""
-    try:
-        module = importlib.import_module("forge.sessions.tutor")
-    except ImportError:
-        return None
-    factory: Callable[[Services], SessionDriver] | None = getattr(module, "bench_driver", None)
-    return factory(services) if factory else None
+class TutorDriver:
+    """Tutoring sessions, in process through `TutorSessions` and in a subprocess through `forge tutor`."""
+
+    kind: str = "tutor"
+    kill_texts: tuple[str, ...] = TUTOR_KILL_TEXTS
+
+    def __init__(self, services: Services, script: tuple[str, ...] = TUTOR_SCRIPT) -> None:
+        self.sessions = TutorSessions(services)
+        self.script = script
+
+    def start(self, title: str) -> str:
+        """A new tutoring session."""
+        return self.sessions.start(title).id
+
+    def turn(self, session_id: str, text: str) -> bool:
+        """One turn in this process; whether it called the model (every turn but an exercise answer does)."""
+        result = self.sessions.turn(session_id, text)
+        return "detect" in result.timings
+
+    def phase(self, session_id: str) -> str:
+        """The nodes an unfinished turn would run next ('idle': the last turn completed or left nothing)."""
+        pending = self.sessions.graph.get_state(self.sessions.store.config(session_id)).next
+        return "+".join(pending) if pending else "idle"
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """What must survive a crash: the turns, the learner model and the pending exercise, as JSON."""
+        values = self.sessions.graph.get_state(self.sessions.store.config(session_id)).values
+        learner, pending = values.get("learner"), values.get("pending")
+        return {
+            "turns": [t.model_dump(mode="json") for t in values.get("turns", [])],
+            "learner": learner.model_dump(mode="json") if learner is not None else None,
+            "pending": pending.model_dump(mode="json") if pending is not None else None,
+        }
+
+    def cli(self, session_id: str, text: str) -> list[str]:
+        """`forge tutor --session ID --say TEXT --json`."""
+        return ["tutor", "--session", session_id, "--say", text, "--json"]
 
 
 def latency(driver: SessionDriver, progress: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -220,12 +255,12 @@ def _subprocess_turn(driver: SessionDriver, services: Services, session_id: str,
 
 
 def parallel(services: Services, tutor: SessionDriver | None, sessions: int = 4) -> dict[str, Any]:
-    """Drive several sessions at once in threads (half of them tutoring, when it exists); check none mixes."""
+    """Drive several sessions at once in threads (half of them tutoring, when given); check none mixes."""
     exercise = ExerciseDriver(services)
     plans: list[tuple[SessionDriver, str, list[str], Callable[[dict[str, Any]], bool]]] = []
     for n in range(sessions):
         if tutor is not None and n % 2:
-            script = list(TUTOR_SCRIPT[n : n + 3])
+            script = list(tutor.script[n : n + 3])
             plans.append((tutor, tutor.start(f"bench: parallel tutor {n}"), script, _said(script)))
             continue
         topic, level, words = PARALLEL[n % len(PARALLEL)]
@@ -256,13 +291,10 @@ def parallel(services: Services, tutor: SessionDriver | None, sessions: int = 4)
 def run(services: Services, *, kills: int = 3, seed: int = 0,
         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every figure of the bench."""
-    tutor = tutor_driver(services)
-    driver: SessionDriver = tutor or ExerciseDriver(services)
-    note = None if tutor else "the tutoring graph is not available yet: latency and kill figures are measured on " \
-        "an exercise session (hook: forge.sessions.tutor.bench_driver)"
+    tutor = TutorDriver(services, TUTOR_SCRIPT)
     tick = (lambda: progress("turn")) if progress else None
-    report = {"note": note, "latency": latency(driver, tick)}
-    report["kill"] = kill_and_resume(driver, services, kills, random.Random(seed))
+    report: dict[str, Any] = {"note": None, "latency": latency(tutor, tick)}
+    report["kill"] = kill_and_resume(tutor, services, kills, random.Random(seed))
     report["parallel"] = parallel(services, tutor)
     return report
 

@@ -2,22 +2,73 @@
 
 Errors are reported by whose fault they are: bad input or a missing resource prints one sentence and exits 2;
 anything else is our bug, reported as an internal error with exit 1. `--debug` shows the traceback either way.
+
+Sub-commands are registered by name and their modules imported only when one is run or its help is shown, so
+`forge config show` imports the settings and nothing of the models, graphs or index. Command modules in turn import
+the heavy stack (graphs, agents, knowledge, chromadb, llama.cpp) inside the command functions.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
+from typer.core import TyperGroup
 
-from forge.cli import ask, bench, check, config_cmd, exercises, generate, index, kg, level, models_cmd, sessions
-from forge.cli import trace as trace_cmd
-from forge.cli import tutor as tutor_cmd
 from forge.cli.common import CliState, err_console
 from knowledge.errors import ForgeError
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context  # typer 0.29 vendors click; these are the types TyperGroup uses
+
+#: Sub-commands in the order `forge --help` lists them (commands, then groups): name -> (module in forge.cli,
+#: attribute). An attribute that is a `typer.Typer` is a command group; otherwise it is the command's function.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("models_cmd", "models"),
+    "ask": ("ask", "ask"),
+    "level": ("level", "level"),
+    "check": ("check", "check"),
+    "generate": ("generate", "generate_cmd"),
+    "exercises": ("exercises", "exercises"),
+    "tutor": ("tutor", "tutor"),
+    "config": ("config_cmd", "app"),
+    "kg": ("kg", "app"),
+    "trace": ("trace", "app"),
+    "index": ("index", "app"),
+    "bench": ("bench", "app"),
+    "sessions": ("sessions", "app"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: knows every sub-command by name and builds each from its module on first use."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        """Every sub-command, registered ones in `COMMANDS` order."""
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        """The sub-command, importing its module the first time it is asked for."""
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def load_command(name: str) -> Command:
+    """Build one sub-command exactly as registering it on the app would (typer's own conversion)."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(f"forge.cli.{module}"), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
 
 app = typer.Typer(
     name="forge",
@@ -25,35 +76,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
 
 @app.callback()
 def _root(
-    ctx: typer.Context,
+    cli: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Directory for everything written (overrides FORGE_DATA_DIR).")
     ] = None,
 ) -> None:
     """Global options shared by every command."""
-    ctx.obj = CliState({"data_dir": data_dir}, debug=debug)
-    ctx.call_on_close(ctx.obj.close)
-
-
-app.add_typer(config_cmd.app, name="config")
-app.command("models")(models_cmd.models)
-app.command("ask")(ask.ask)
-app.add_typer(kg.app, name="kg")
-app.add_typer(trace_cmd.app, name="trace")
-app.command("level")(level.level)
-app.command("check")(check.check)
-app.command("generate")(generate.generate_cmd)
-app.add_typer(index.app, name="index")
-app.add_typer(bench.app, name="bench")
-app.command("exercises")(exercises.exercises)
-app.add_typer(sessions.app, name="sessions")
-app.command("tutor")(tutor_cmd.tutor)
+    cli.obj = CliState({"data_dir": data_dir}, debug=debug)
+    cli.call_on_close(cli.obj.close)
 
 
 def main() -> None:

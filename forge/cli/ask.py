@@ -9,8 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from agents import telemetry
-from agents.models.base import GenerationOptions, Message
 from forge.cli.common import console, print_json, services
 from knowledge.errors import UserInputError
 
@@ -18,7 +16,7 @@ MAX_PROMPT_CHARS = 20_000
 
 
 def ask(
-    ctx: typer.Context,
+    cli: typer.Context,
     prompt: Annotated[str, typer.Argument(help="What to say to the model.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model string; default: the local model.")] = None,
     system: Annotated[str | None, typer.Option("--system", help="A system message to send first.")] = None,
@@ -31,6 +29,9 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON with text, model, usage and latency.")] = False,
 ) -> None:
     """Send one chat turn and print the reply."""
+    from agents import telemetry
+    from agents.models.base import GenerationOptions, Message
+
     text = prompt.strip()
     if not text:
         raise UserInputError("The prompt is empty; give the text to send, e.g. forge ask \"Say hello.\"")
@@ -38,7 +39,7 @@ def ask(
         raise UserInputError(f"The prompt has {len(text):,} characters; at most {MAX_PROMPT_CHARS:,} are accepted.")
     messages = ([Message.system(system)] if system else []) + [Message.user(text)]
     options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed)
-    chat_model = services(ctx).model(model)  # builds the services, and so starts tracing, before the run span
+    chat_model = services(cli).model(model)  # builds the services, and so starts tracing, before the run span
     with telemetry.run_span("ask", "ask", run_id=uuid.uuid4().hex, operation="invoke_agent"):
         trace_id = telemetry.current_trace_id()
         result = chat_model.chat(messages, options=options, schema=_load_schema(schema) if schema else None)

@@ -1,4 +1,7 @@
-"""`forge bench quality|speed|...`: benchmarks that print figures (tables for people, --json for scripts)."""
+"""`forge bench quality|speed|...`: benchmarks that print figures (tables for people, --json for scripts).
+
+The benchmark modules (forge.bench.*) import the whole stack, so each command imports its own when it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forge.bench import knowledge, quality, speed
-from forge.cli.common import console, err_console, print_json, services
+from forge.cli.common import EXERCISE_TYPES, console, err_console, print_json, services
 from forge.cli.index import build_with_progress
 from knowledge.errors import UserInputError
-from knowledge.items import EXERCISE_TYPES
 from knowledge.levels import Level, parse_level
 
 app = typer.Typer(help="Benchmarks: print measured figures against the goals.", no_args_is_help=True)
@@ -36,6 +37,8 @@ def _kinds(text: str) -> list[str]:
 
 def _topics(text: str | None, per_cell: int) -> list[str]:
     """Held-out topics (never the ones generation was tuned on)."""
+    from forge.bench import quality
+
     topics = [t.strip() for t in text.split(",")] if text else list(quality.BENCH_TOPICS[:per_cell])
     tuned = [t for t in topics if t in quality.TUNING_TOPICS]
     if tuned:
@@ -45,7 +48,7 @@ def _topics(text: str | None, per_cell: int) -> list[str]:
 
 @app.command("quality")
 def quality_cmd(
-    ctx: typer.Context,
+    cli: typer.Context,
     levels: Annotated[str, typer.Option(help="Comma-separated levels.")] = "A1,A2,B1,B2,C1,C2",
     types: Annotated[str, typer.Option("--types", help="Comma-separated exercise types.")] = ",".join(EXERCISE_TYPES),
     topics: Annotated[str | None, typer.Option(help="Comma-separated held-out topics.")] = None,
@@ -57,7 +60,9 @@ def quality_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Structural validity, share of items within the level, ACI and latency, by level and by type."""
-    svc = services(ctx)
+    from forge.bench import quality
+
+    svc = services(cli)
     build_with_progress(svc, quiet=as_json)
     batch = quality.requests(_levels(levels), _kinds(types), _topics(topics, per_cell), seed)
     with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
@@ -150,16 +155,22 @@ def _print_thresholds(rows: list[dict[str, Any]]) -> None:
 
 @app.command("speed")
 def speed_cmd(
-    ctx: typer.Context,
+    cli: typer.Context,
     per_type: Annotated[int, typer.Option("--per-type", min=1, max=20, help="Items per exercise type.")] = 3,
     level: Annotated[str, typer.Option(help="Level of the latency items.")] = "B1",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Latency per item, orchestration overhead, backend tokens/s vs llama-cpp-python, tracing overhead."""
-    svc = services(ctx)
+    """Start-up, cold first item, latency per item, overhead, backend tokens/s vs llama-cpp-python, tracing."""
+    from forge.bench import quality, speed
+
+    svc = services(cli)
     build_with_progress(svc, quiet=as_json)
     batch = quality.requests([parse_level(level)], list(EXERCISE_TYPES), quality.BENCH_TOPICS[:per_type], 5000)
     with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
+        progress.add_task("Start-up of forge --help and forge config show (new processes)", total=None)
+        startup = speed.startup()
+        progress.add_task("Cold first item (a fresh process)", total=None)
+        cold = speed.cold_first_item(svc, batch[0].model_copy(update={"seed": batch[0].seed + 999}))
         progress.add_task("Warming up (one item per type, not measured)", total=None)
         warm_s = speed.warm_up(svc, batch)
         task = progress.add_task("Items", total=len(batch))
@@ -169,6 +180,8 @@ def speed_cmd(
         throughput = speed.backend_throughput(local) if hasattr(local, "_instance") else {}  # type: ignore[arg-type]
         tracing = speed.tracing_overhead(svc, batch[: len(EXERCISE_TYPES)])
     report = {
+        "startup": startup,
+        "cold_first_item": cold,
         "warm_up_s": warm_s,
         "items": speed.medians(rows),
         "by_type": {k: speed.medians([r for r in rows if r["type"] == k]) for k in EXERCISE_TYPES},
@@ -191,7 +204,8 @@ def _print_speed(report: dict[str, Any]) -> None:
             name, f"{m['median_s']:.2f}", f"{m['median_model_s']:.2f}", f"{1000 * m['median_overhead_s']:.1f}"
         )
     console.print(table)
-    console.print(f"Cold start (first item of each type, not in the table): {report['warm_up_s']:.1f} s in all.")
+    _print_startup(report["startup"], report["cold_first_item"])
+    console.print(f"Warm-up (first item of each type, not in the table): {report['warm_up_s']:.1f} s in all.")
     b, t = report["backend"], report["tracing"]
     if b:
         console.print(
@@ -202,9 +216,35 @@ def _print_speed(report: dict[str, Any]) -> None:
     console.print("Goal: orchestration overhead ≤ 50 ms median per item.")
 
 
+def _print_startup(startup: dict[str, Any], cold: dict[str, Any]) -> None:
+    """Start-up of the CLI against `import typer`, and the cold first item's overhead, against their goals."""
+    table = Table(title="Start-up (new processes)")
+    for column in ("figure", "measured", "goal"):
+        table.add_column(column)
+    base = startup["import_typer_s"]
+    table.add_row('python -c "import typer" (the floor)', f"median {base:.3f} s", "")
+    for name, row in startup["commands"].items():
+        mark = "" if row["ratio"] <= startup["goal_ratio"] else " [red](over)[/red]"
+        table.add_row(name, f"median {row['median_s']:.3f} s = {row['ratio']:.1f}×{mark}",
+                      f"≤ {startup['goal_ratio']:.0f}× import typer")  # fmt: skip
+    if "error" in cold:
+        table.add_row("cold first item: orchestration overhead", f"[red]{cold['error']}[/red]", "")
+    else:
+        mark = "" if cold["overhead_s"] < cold["goal_overhead_s"] else " [red](over)[/red]"
+        slowest = sorted(cold["nodes_s"].items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(
+            f"cold first item ({cold['type']}, {cold['status']}): orchestration overhead",
+            f"{cold['overhead_s']:.3f} s{mark} (model {cold['model_s']:.2f} s of {cold['total_s']:.2f} s; "
+            f"slowest nodes, model time included: {', '.join(f'{k} {v:.2f} s' for k, v in slowest)}; "
+            f"set-up before it {cold['setup_s']:.1f} s, process {cold['process_s']:.1f} s)",
+            f"< {cold['goal_overhead_s']} s",
+        )
+    console.print(table)
+
+
 @app.command("sessions")
 def sessions_cmd(
-    ctx: typer.Context,
+    cli: typer.Context,
     kills: Annotated[int, typer.Option("--kills", min=1, max=20, help="Turns killed with -9 at random points.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the random kill points.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
@@ -213,7 +253,7 @@ def sessions_cmd(
     from forge.bench import sessions as session_bench
     from forge.cli.bench_sessions import print_sessions
 
-    svc = services(ctx)
+    svc = services(cli)
     build_with_progress(svc, quiet=as_json)
     with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
         task = progress.add_task("Scripted turns", total=None)
@@ -226,7 +266,7 @@ def sessions_cmd(
 
 @app.command("knowledge")
 def knowledge_cmd(
-    ctx: typer.Context,
+    cli: typer.Context,
     labelled: Annotated[
         Path | None,
         typer.Option("--labelled", help="A CEFR-SP-style TSV (sentence, label A, label B; 1-6) to score levels on."),
@@ -235,18 +275,20 @@ def knowledge_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Knowledge-graph load time, level+topic-filtered retrieval latency, and level estimation on labelled data."""
-    svc = services(ctx)
+    from forge.bench import knowledge_bench
+
+    svc = services(cli)
     build_with_progress(svc, quiet=as_json)
     with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
-        task = progress.add_task("Retrieval queries", total=knowledge.query_count(rounds))
+        task = progress.add_task("Retrieval queries", total=knowledge_bench.query_count(rounds))
         report: dict[str, Any] = {
-            "graph_load_s": round(knowledge.graph_load(svc.cache_dir / "knowledge"), 3),
-            "retrieval": knowledge.retrieval(svc, rounds, lambda: progress.advance(task)),
+            "graph_load_s": round(knowledge_bench.graph_load(svc.cache_dir / "knowledge"), 3),
+            "retrieval": knowledge_bench.retrieval(svc, rounds, lambda: progress.advance(task)),
             "level_estimation": None,
         }
         if labelled is not None:
             progress.add_task(f"Estimating the levels of {labelled.name}", total=None)
-            report["level_estimation"] = knowledge.level_estimation(svc, labelled)
+            report["level_estimation"] = knowledge_bench.level_estimation(svc, labelled)
     if as_json:
         print_json(report)
         return

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from forge.cli.common import console, print_json, services
-from knowledge.aci import AlignmentReport
 from knowledge.errors import UserInputError
-from knowledge.level_estimator import MAX_TEXT_CHARS
+
+if TYPE_CHECKING:
+    from knowledge.aci import AlignmentReport
 
 
 def check(
-    ctx: typer.Context,
+    cli: typer.Context,
     text: Annotated[str, typer.Argument(help="The text to check, or - to read it from standard input.")],
     level: Annotated[str, typer.Option("--level", "-l", help="Target CEFR level, A1..C2.")],
     require: Annotated[
@@ -25,7 +26,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Score how well a text fits a CEFR level: words and constructions above it, missing ones, too easy."""
-    checker = services(ctx).alignment_checker
+    checker = services(cli).alignment_checker
     report = checker.check(_read_stdin() if text == "-" else text, level, required=require or ())
     if as_json:
         print_json(report)
@@ -35,6 +36,8 @@ def check(
 
 def _read_stdin() -> str:
     """The whole of standard input as text (at most MAX_TEXT_CHARS characters are accepted later)."""
+    from knowledge.level_estimator import MAX_TEXT_CHARS
+
     data = sys.stdin.buffer.read(MAX_TEXT_CHARS * 4 + 1)
     if len(data) > MAX_TEXT_CHARS * 4:
         raise UserInputError(f"Standard input is too long; at most {MAX_TEXT_CHARS:,} characters are accepted.")

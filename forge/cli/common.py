@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 
-from forge.services import Services
-from forge.settings import load_settings
+if TYPE_CHECKING:
+    from forge.services import Services
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: `knowledge.items.EXERCISE_TYPES` (a test keeps them equal), for help texts: that module builds the item schemas
+#: with pydantic, which `forge --help` has no need of.
+EXERCISE_TYPES = ("gap_fill", "open_gap", "word_formation", "reorder", "error_correction", "matching", "reading")
 
 
 class CliState:
@@ -29,6 +32,9 @@ class CliState:
     def services(self) -> Services:
         """Build the services from the settings on first use."""
         if self._services is None:
+            from forge.services import Services  # the whole stack: imported by the commands that need it
+            from forge.settings import load_settings
+
             settings, _ = load_settings(self.overrides)
             self._services = Services(settings)
         return self._services
@@ -39,21 +45,23 @@ class CliState:
             self._services.close()
 
 
-def state(ctx: typer.Context) -> CliState:
+def state(cli: typer.Context) -> CliState:
     """The CliState stored on the root context by the app callback."""
-    root = ctx.find_root()
+    root = cli.find_root()
     if not isinstance(root.obj, CliState):
         root.obj = CliState({}, debug=False)
     return root.obj
 
 
-def services(ctx: typer.Context) -> Services:
+def services(cli: typer.Context) -> Services:
     """The services of this invocation."""
-    return state(ctx).services
+    return state(cli).services
 
 
 def to_jsonable(value: Any) -> Any:
     """Convert pydantic models (and lists/dicts of them) to plain JSON values."""
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, list | tuple):

@@ -8,18 +8,19 @@ import typer
 from rich.table import Table
 
 from forge.cli.common import console, print_json, state
-from forge.settings import Settings, config_file, load_settings
 
 app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 
 
 @app.command("show")
 def show(
-    ctx: typer.Context,
+    cli: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Print every setting, its effective value and its source (default, file, env or cli)."""
-    settings, sources = load_settings(state(ctx).overrides)
+    from forge.settings import Settings, config_file, load_settings
+
+    settings, sources = load_settings(state(cli).overrides)
     values = settings.model_dump(mode="json")
     path = config_file()
     if as_json:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from agents.exercise_session.commands import check_message
-from agents.exercise_session.export import answer_line, render_item
-from agents.exercise_session.sets import ExerciseSet
 from forge.cli.common import console, print_json, services
 from forge.cli.index import build_with_progress
-from forge.sessions.exercises import ExerciseSessions
-from graphs.exercise_session.state import ExerciseTurnResult
 from knowledge.errors import UserInputError
+
+if TYPE_CHECKING:
+    from agents.exercise_session.sets import ExerciseSet
+    from graphs.exercise_session.state import ExerciseTurnResult
 
 
 def exercises(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: Annotated[
         str | None, typer.Option("--session", "-s", help="Session to continue; without it a new one is started.")
     ] = None,
@@ -34,10 +33,13 @@ def exercises(
     ] = False,
 ) -> None:
     """Start or continue an exercise session: each --say edits the set; every version stays reachable."""
+    from agents.exercise_session.commands import check_message
+    from forge.sessions.exercises import ExerciseSessions
+
     if version is not None and say is not None:
         raise UserInputError("--version shows an earlier version and --say runs a turn; give one of them.")
     text = check_message(say) if say is not None else None
-    svc = services(ctx)
+    svc = services(cli)
     sessions = ExerciseSessions(svc)
     if session is None:
         info = sessions.start(title=text or "")
@@ -69,6 +71,8 @@ def _print_turn(result: ExerciseTurnResult, as_json: bool) -> None:
         data["items"] = [_numbered(n, item) for n, item in enumerate(data["items"], 1)]
         print_json(data)
         return
+    from agents.exercise_session.sets import ExerciseSet
+
     console.print(result.reply, highlight=False, markup=False)
     listed = ExerciseSet(level=result.level, topic=result.topic, items=result.items)  # type: ignore[arg-type]
     if listed.items:
@@ -97,6 +101,8 @@ def _numbered(number: int, item: dict[str, Any]) -> dict[str, Any]:
 
 def _table(current: ExerciseSet, title: str) -> Table:
     """The set as a table: number, type, level, what the learner sees, and the answer."""
+    from agents.exercise_session.export import answer_line, render_item
+
     table = Table(title=f"{title} · {current.level} · {current.topic}", show_lines=True, title_justify="left")
     for column in ("#", "type", "level", "exercise", "answer"):
         table.add_column(column, overflow="fold")

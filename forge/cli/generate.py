@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forge.cli.common import console, err_console, print_json, services
+from forge.cli.common import EXERCISE_TYPES, console, err_console, print_json, services
 from forge.cli.index import build_with_progress
-from forge.generation import Request, batch_summary, checked, generate, read_batch, result_record, run_batch
-from graphs.item.state import ItemResult
 from knowledge.errors import UserInputError
-from knowledge.items import EXERCISE_TYPES
+
+if TYPE_CHECKING:
+    from forge.generation import Request
+    from graphs.item.state import ItemResult
 
 _COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 def generate_cmd(
-    ctx: typer.Context,
+    cli: typer.Context,
     level: Annotated[str | None, typer.Option("--level", "-l", help="Target CEFR level, A1..C2.")] = None,
     topic: Annotated[str | None, typer.Option("--topic", "-t", help="A short English topic, e.g. 'food'.")] = None,
     kind: Annotated[str | None, typer.Option("--type", help=f"Exercise type: {', '.join(EXERCISE_TYPES)}.")] = None,
@@ -31,7 +32,8 @@ def generate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Generate exercises through the item graph: every item validated, aligned to its level, and traced."""
-    svc = services(ctx)
+    from forge.generation import batch_summary
+    svc = services(cli)
     if batch is not None:
         _batch(svc, batch, out, as_json)
         return
@@ -46,6 +48,7 @@ def generate_cmd(
 
 def _single_request(level: str | None, topic: str | None, kind: str | None, count: int, seed: int | None) -> Request:
     """The request from the options; a missing one is a clear error."""
+    from forge.generation import Request, checked
     missing = [name for name, value in (("--level", level), ("--topic", topic), ("--type", kind)) if not value]
     if missing:
         raise UserInputError(f"Missing {', '.join(missing)}; give --level, --topic and --type, or --batch FILE.")
@@ -56,15 +59,17 @@ def _single_request(level: str | None, topic: str | None, kind: str | None, coun
 
 def _run_with_progress(svc: Any, request: Request, *, show: bool) -> list[ItemResult]:
     """Run the request, with a progress bar on stderr when there is more than one item."""
+    from forge.generation import run_request
     if not show:
-        return list(generate(svc, request))
+        return list(run_request(svc, request))
     with Progress(*_COLUMNS, console=err_console, transient=True) as progress:
         task = progress.add_task(f"Generating {request.type} at {request.level.upper()}", total=request.count)
-        return list(generate(svc, request, lambda _: progress.advance(task)))
+        return list(run_request(svc, request, lambda _: progress.advance(task)))
 
 
 def _batch(svc: Any, path: Path, out: Path | None, as_json: bool) -> None:
     """Run a batch file, resuming from what `out` already holds."""
+    from forge.generation import read_batch, run_batch
     if out is None:
         raise UserInputError("--batch needs --out FILE: results are appended there so the batch can resume.")
     lines = read_batch(path)
@@ -82,41 +87,22 @@ def _batch(svc: Any, path: Path, out: Path | None, as_json: bool) -> None:
     )
 
 
-def _stem_of(record: dict[str, Any]) -> str:
-    """The part of an item a person scans first."""
-    if record.get("text"):
-        return f"{record.get('title', '')}: {record['text'][:120]}…"
-    if record.get("words"):
-        return ", ".join(record["words"])
-    return str(record.get("stem", ""))
-
-
-def _answer_of(record: dict[str, Any]) -> str:
-    """The key, compactly."""
-    answer = record.get("answer")
-    if isinstance(answer, dict):
-        return "; ".join(f"{k} = {v}" for k, v in answer.items())
-    if isinstance(answer, list):
-        return " / ".join(str(a) for a in answer)
-    return str(answer or "")
-
-
 def _print_table(results: list[ItemResult]) -> None:
     """Items as a table; failures listed below with their reasons."""
+    from knowledge.items import parse_item
     table = Table(title="Generated exercises", show_lines=True)
     for column in ("#", "type", "level", "exercise", "options", "answer", "ACI", "model", "status"):
         table.add_column(column, overflow="fold")
     for number, result in enumerate(results, 1):
-        record = result_record(result)
-        options = record.get("options") or record.get("chunks") or []
+        item = parse_item(result.item) if result.item else None
         status = result.status + (" (escalated)" if result.escalated else "")
         table.add_row(
             str(number),
             result.type,
             result.level.value,
-            _stem_of(record),
-            " | ".join(map(str, options)),
-            _answer_of(record),
+            item.headline() if item else "",
+            " | ".join(item.choices()) if item else "",
+            item.answer_text() if item else "",
             f"{result.aci:.2f}" if result.aci is not None else "—",
             result.model or "—",
             status,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from forge.cli.common import console, err_console, print_json, services
-from forge.services import Services
-from knowledge.retrieval import COLLECTIONS, SyncReport
+
+if TYPE_CHECKING:
+    from forge.services import Services
+    from knowledge.retrieval import SyncReport
 
 app = typer.Typer(help="Build and inspect the retrieval index.", no_args_is_help=True)
 
@@ -34,11 +36,11 @@ def build_with_progress(svc: Services, *, quiet: bool = False) -> list[SyncRepor
 
 @app.command("build")
 def build(
-    ctx: typer.Context,
+    cli: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Build or update the index (incremental: unchanged documents are not re-embedded)."""
-    reports = build_with_progress(services(ctx), quiet=as_json)
+    reports = build_with_progress(services(cli), quiet=as_json)
     if as_json:
         print_json([asdict(r) for r in reports])
         return
@@ -52,11 +54,13 @@ def build(
 
 @app.command("status")
 def status(
-    ctx: typer.Context,
+    cli: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """How many documents each collection holds, and where the index lives."""
-    svc = services(ctx)
+    from knowledge.retrieval import COLLECTIONS
+
+    svc = services(cli)
     index = svc.retrieval_index
     counts = {c: index.count(c) for c in COLLECTIONS}
     where = svc.settings.chroma_url or str(svc.cache_dir / "index")

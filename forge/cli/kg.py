@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,7 +11,9 @@ from rich.tree import Tree
 
 from forge.cli.common import console, err_console, print_json, services
 from knowledge.errors import UserInputError
-from knowledge.graph import KnowledgeGraph, Node
+
+if TYPE_CHECKING:
+    from knowledge.graph import KnowledgeGraph, Node
 
 app = typer.Typer(help="Inspect the pedagogical knowledge graph.", no_args_is_help=True)
 
@@ -23,11 +25,11 @@ _ATTRS_SHOWN = ("pos", "gloss", "variants", "code", "name", "sentence_type", "le
 
 @app.command("stats")
 def stats(
-    ctx: typer.Context,
+    cli: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Counts of nodes and edges by type and of words, constructions and descriptors by level."""
-    figures = _graph(ctx).stats()
+    figures = _graph(cli).stats()
     if as_json:
         print_json(figures)
         return
@@ -44,12 +46,12 @@ def stats(
 
 @app.command("show")
 def show(
-    ctx: typer.Context,
+    cli: typer.Context,
     query: Annotated[str, typer.Argument(help="A word, a grammar item id or code (62, TA.PRPF.AFF), or a node key.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the nodes a word or construction names, with their edges and sources."""
-    graph = _graph(ctx)
+    graph = _graph(cli)
     keys = graph.resolve(query)
     if not keys:
         raise UserInputError(
@@ -63,10 +65,10 @@ def show(
         console.print(_node_tree(graph, graph.node(key)))
 
 
-def _graph(ctx: typer.Context) -> KnowledgeGraph:
+def _graph(cli: typer.Context) -> KnowledgeGraph:
     """The knowledge graph of this invocation (built into the data dir on first use)."""
     with err_console.status("Loading the knowledge graph (the first run builds it, a few seconds)..."):
-        return services(ctx).knowledge_graph
+        return services(cli).knowledge_graph
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> Table:

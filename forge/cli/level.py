@@ -6,15 +6,17 @@ import itertools
 import json
 import sys
 from collections.abc import Iterator
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from forge.cli.common import console, err_console, print_json, services
-from knowledge.level_estimator import LevelEstimate, LevelEstimator, SentenceEstimate, WordEvidence
 from knowledge.levels import Level
+
+if TYPE_CHECKING:
+    from knowledge.level_estimator import LevelEstimate, LevelEstimator, SentenceEstimate, WordEvidence
 
 #: Lines estimated between two flushes of standard output in `forge level -`.
 CHUNK_LINES = 256
@@ -23,12 +25,12 @@ _QUIET_LEVEL = Level.A1
 
 
 def level(
-    ctx: typer.Context,
+    cli: typer.Context,
     text: Annotated[str, typer.Argument(help="The text to judge, or - to read one sentence per line from stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (with -: one JSON object per line).")] = False,
 ) -> None:
     """Estimate the CEFR level of a text, showing the word levels, constructions and probabilities behind it."""
-    estimator = services(ctx).level_estimator
+    estimator = services(cli).level_estimator
     if text == "-":
         _levels_of_lines(estimator, sys.stdin.buffer, as_json)
         return

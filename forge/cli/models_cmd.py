@@ -12,11 +12,11 @@ from knowledge.errors import ForgeError
 
 
 def models(
-    ctx: typer.Context,
+    cli: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the local model and the escalation chain, with reachability and capabilities."""
-    svc = services(ctx)
+    svc = services(cli)
     rows: list[dict[str, Any]] = []
     for index, spec in enumerate(svc.configured_models()):
         role = "local" if index == 0 else f"escalation {index}"

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from forge.cli.common import console, print_json, services
-from forge.sessions import SESSION_KINDS, SessionInfo, Turn
 from knowledge.errors import UserInputError
+
+if TYPE_CHECKING:
+    from forge.sessions import SessionInfo, Turn
 
 app = typer.Typer(help="List, show and delete tutoring and exercise sessions.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_sessions(
-    ctx: typer.Context,
+    cli: typer.Context,
     kind: Annotated[str | None, typer.Option("--kind", help="Only sessions of this kind: tutor or exercises.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many, newest first.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every session, most recently updated first."""
+    from forge.sessions import SESSION_KINDS
+
     if kind is not None and kind not in SESSION_KINDS:
         raise UserInputError(f"Unknown session kind {kind!r}; accepted kinds are {', '.join(SESSION_KINDS)}.")
-    found = services(ctx).sessions.list(kind=kind, limit=limit)
+    found = services(cli).sessions.list(kind=kind, limit=limit)
     if as_json:
         print_json({"sessions": found})
         return
@@ -39,12 +43,12 @@ def list_sessions(
 
 @app.command("show")
 def show(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: the session and every turn.")] = False,
 ) -> None:
     """A session and every turn of it, whatever its kind."""
-    store = services(ctx).sessions
+    store = services(cli).sessions
     info = store.get(session)
     turns = store.turns(info.id)
     if as_json:
@@ -57,12 +61,12 @@ def show(
 
 @app.command("delete")
 def delete(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Delete a session: its checkpoints and its registry entry."""
-    info = services(ctx).sessions.delete(session)
+    info = services(cli).sessions.delete(session)
     if as_json:
         print_json({"deleted": info.id, "kind": info.kind})
         return

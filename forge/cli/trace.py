@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,21 +18,15 @@ from rich.tree import Tree
 
 from agents import telemetry
 from forge.cli.common import console, err_console, print_json, state
-from forge.settings import load_settings
-from forge.telemetry import Redactor, active_tracing
-from forge.trace_export import ExportResult, export_jsonl, export_otlp, parse_headers
-from forge.traces import (
-    TIME_FORMS,
-    RunFilter,
-    RunSummary,
-    SpanNode,
-    TraceDiff,
-    TraceStats,
-    TraceStore,
-    parse_time,
-    stats_rows,
-)
 from knowledge.errors import UserInputError
+
+if TYPE_CHECKING:
+    from forge.telemetry import Redactor
+    from forge.trace_export import ExportResult
+    from forge.traces import RunFilter, RunSummary, SpanNode, TraceDiff, TraceStats, TraceStore
+
+#: `forge.traces.TIME_FORMS` (a test keeps them equal): that module loads the trace stack, too slow for `--help`.
+TIME_FORMS = "an ISO date or time (2025-03-01, 2025-03-01T14:30) or an age such as 30m, 12h, 7d, 2w"
 
 app = typer.Typer(
     help="Inspect the recorded traces of runs: list, show, diff, stats, export, purge.", no_args_is_help=True
@@ -67,6 +61,8 @@ def _filter(
     **extra: Any,
 ) -> RunFilter:
     """A RunFilter from command-line options, each checked with a clear message."""
+    from forge.traces import RunFilter, parse_time
+
     if kind is not None and kind not in telemetry.RUN_KINDS:
         raise UserInputError(f"Unknown run kind {kind!r}; accepted kinds are {', '.join(telemetry.RUN_KINDS)}.")
     flt = RunFilter(
@@ -78,12 +74,16 @@ def _filter(
     return flt
 
 
-def _store(ctx: typer.Context) -> TraceStore:
+def _store(cli: typer.Context) -> TraceStore:
     """The trace store of the configured data dir (without starting tracing for this command)."""
+    from forge.settings import load_settings
+    from forge.telemetry import active_tracing
+    from forge.traces import TraceStore
+
     tracing = active_tracing()
     if tracing is not None:
         tracing.flush()  # runs made earlier in this process (tests, embedding) become visible
-    settings, _ = load_settings(state(ctx).overrides)
+    settings, _ = load_settings(state(cli).overrides)
     return TraceStore.for_data_dir(settings.data_dir)
 
 
@@ -93,7 +93,7 @@ def _store(ctx: typer.Context) -> TraceStore:
 
 @app.command("list")
 def list_runs(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: SessionOpt = None,
     level: LevelOpt = None,
     kind: KindOpt = None,
@@ -108,7 +108,7 @@ def list_runs(
 ) -> None:
     """List recorded runs, newest first, filtered by session, level, kind, type, model, escalation, failure, time."""
     flt = _filter(session, level, kind, exercise_type, model, escalated, failed, since, until, limit=limit)
-    with _store(ctx) as store:
+    with _store(cli) as store:
         runs = store.runs(flt)
     if as_json:
         print_json(runs)
@@ -150,13 +150,13 @@ def _result(run: RunSummary) -> str:
 
 @app.command("show")
 def show(
-    ctx: typer.Context,
+    cli: typer.Context,
     trace_id: Annotated[str, typer.Argument(help="Trace id (or a unique prefix of at least 4 digits, or a run id).")],
     content: Annotated[bool, typer.Option("--content", help="Also show prompts, outputs and node state.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run as a tree: every node, model and tool call with timing, tokens, decisions and verdicts."""
-    with _store(ctx) as store:
+    with _store(cli) as store:
         view = store.tree(trace_id)
     if as_json:
         print_json(view)
@@ -237,13 +237,13 @@ def _short(value: Any, limit: int) -> str:
 
 @app.command("diff")
 def diff(
-    ctx: typer.Context,
+    cli: typer.Context,
     trace_a: Annotated[str, typer.Argument(help="First trace id (or prefix, or run id).")],
     trace_b: Annotated[str, typer.Argument(help="Second trace id (or prefix, or run id).")],
     as_json: JsonOpt = False,
 ) -> None:
     """Compare two runs of a similar request side by side, node by node."""
-    with _store(ctx) as store:
+    with _store(cli) as store:
         result = store.diff(trace_a, trace_b)
     if as_json:
         print_json(result)
@@ -301,7 +301,7 @@ def _note(node: SpanNode | None) -> str:
 
 @app.command("stats")
 def stats(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: SessionOpt = None,
     level: LevelOpt = None,
     kind: KindOpt = None,
@@ -313,10 +313,12 @@ def stats(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print long-format CSV: section,name,metric,value.")] = False,
 ) -> None:
     """Per-node latency percentiles, escalation rate and reasons, tokens by model, validity rate."""
+    from forge.traces import stats_rows
+
     if as_json and as_csv:
         raise UserInputError("Give either --json or --csv, not both.")
     flt = _filter(session, level, kind, exercise_type, model, since=since, until=until)
-    with _store(ctx) as store:
+    with _store(cli) as store:
         result = store.stats(flt)
     if as_json:
         print_json(result)
@@ -366,7 +368,7 @@ def _print_stats(result: TraceStats) -> None:
 
 @app.command("export")
 def export(
-    ctx: typer.Context,
+    cli: typer.Context,
     jsonl: Annotated[
         Path | None, typer.Option("--jsonl", help="Write one span per line to this file ('-' for stdout).")
     ] = None,
@@ -392,11 +394,15 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export runs as JSONL (for pandas) or over OTLP/HTTP to a collector (Phoenix, Langfuse, Jaeger, …)."""
+    from forge.settings import load_settings
+    from forge.telemetry import Redactor
+    from forge.trace_export import export_otlp, parse_headers
+
     if (jsonl is None) == (otlp is None):
         raise UserInputError("Give exactly one destination: --jsonl FILE or --otlp URL.")
-    settings, _ = load_settings(state(ctx).overrides)
+    settings, _ = load_settings(state(cli).overrides)
     redactor = Redactor.for_data_dir(settings.data_dir) if redact else None
-    with _store(ctx) as store:
+    with _store(cli) as store:
         ids = [store.resolve(t) for t in trace_ids or []]
         flt = _filter(session, level, kind, exercise_type, model, escalated, failed, since, until, trace_ids=ids)
         if otlp is not None:
@@ -411,6 +417,8 @@ def export(
 
 def _export_file(store: TraceStore, flt: RunFilter, path: Path, redactor: Redactor | None) -> ExportResult:
     """JSONL to a file or stdout; an unwritable file is the user's to fix."""
+    from forge.trace_export import export_jsonl
+
     if str(path) == "-":
         return export_jsonl(store, flt, sys.stdout, redactor=redactor)
     try:
@@ -432,13 +440,15 @@ def _export_line(result: ExportResult) -> str:
 
 @app.command("purge")
 def purge(
-    ctx: typer.Context,
+    cli: typer.Context,
     before: Annotated[str, typer.Option("--before", help=f"Delete runs started before: {TIME_FORMS}.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Delete every run recorded before a date (its spans, prompts and learner text), overwriting the data."""
+    from forge.traces import parse_time
+
     moment = parse_time(before)
-    with _store(ctx) as store:
+    with _store(cli) as store:
         result = store.purge(moment)
     if as_json:
         print_json(result)

@@ -12,20 +12,21 @@ document).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agents.tutor.messages import check_message
 from forge.cli.common import console, err_console, print_json, services
-from forge.sessions.tutor import TutorSessions
-from graphs.turns import Turn, utc_now
-from graphs.tutor.state import TutorTurnResult
 from knowledge.errors import UserInputError
 from knowledge.levels import Level, parse_level
+
+if TYPE_CHECKING:
+    from forge.sessions.tutor import TutorSessions
+    from graphs.turns import Turn
+    from graphs.tutor.state import TutorTurnResult
 
 _QUIT = {"/quit", "/exit", "/q"}
 _HELP = "Type in English and press Enter. /learner shows what the tutor knows about you; /quit (or Ctrl-D) leaves."
@@ -34,7 +35,7 @@ _HISTORY = 4
 
 
 def tutor(
-    ctx: typer.Context,
+    cli: typer.Context,
     session: Annotated[
         str | None, typer.Option("--session", "-s", help="Session to continue; without it a new one is started.")
     ] = None,
@@ -45,13 +46,16 @@ def tutor(
     as_json: Annotated[bool, typer.Option("--json", help="With --say: print the turn as JSON.")] = False,
 ) -> None:
     """Chat with the tutor: corrections pitched at your level, replies you can understand, exercises now and then."""
+    from agents.tutor.messages import check_message
+    from forge.sessions.tutor import TutorSessions
+
     if as_json and say is None:
         raise UserInputError("--json needs --say: the interactive tutor prints for people, one turn prints JSON.")
     text = check_message(say) if say is not None else None
     start = parse_level(level) if level is not None else None
     if session is not None and start is not None:
         raise UserInputError("--level sets the start of a new session; a continued session keeps its own level.")
-    tutors = TutorSessions(services(ctx))
+    tutors = TutorSessions(services(cli))
     session_id = tutors.get(session).id if session is not None else _start(tutors, text or "", start, as_json)
     if text is None:
         _repl(tutors, session_id, resumed=session is not None)
@@ -150,6 +154,8 @@ def _learner(tutors: TutorSessions, session_id: str) -> None:
         console.print(f"  turn {e.turn}: {e.level or 'not judged'} · {e.words} words · {words}", highlight=False)
     for kind, stat in sorted(learner.errors.items(), key=lambda kv: -kv[1].count):
         console.print(f"  {kind}: {stat.count} time(s), last in turn {stat.last_turn}", highlight=False)
+    from graphs.turns import utc_now
+
     now = utc_now()
     due = [c.word for c in learner.due(now)]
     mastered = sum(c.mastered for c in learner.words.values())

@@ -36,8 +36,8 @@ flight:
   pid + heartbeat (a dead pid or a stale heartbeat is taken over), PostgreSQL an advisory lock on a dedicated
   connection (released by the server when the process dies). The error reads "Session X is being written by
   another process (pid N); try again when it finishes."
-- `forge bench sessions` drives sessions through `forge.bench.sessions.SessionDriver`; a tutoring session is
-  measured once `forge.sessions.tutor` defines `bench_driver(services) -> SessionDriver` (see that module).
+- `forge bench sessions` (forge/bench/sessions.py) drives these sessions through their public API; nothing here
+  imports the bench.
 - `store.touch` after the turn keeps the registry's turn count, level and title current (`forge sessions list`);
   if a process dies between the commit and `touch`, only that count lags until the next turn.
 """
