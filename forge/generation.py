@@ -68,7 +68,7 @@ def item_requests(request: Request, session_id: str | None = None) -> list[ItemR
     ]
 
 
-def generate(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
+def run_request(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
     """Run every item of a request through the item graph, one trace each; later items avoid earlier answers."""
     used: list[str] = []
     for item_request in item_requests(request):

@@ -146,6 +146,7 @@ class Services:
         """The compiled item graph over this process's agent context."""
         from graphs.item.graph import build_item_graph
 
+        self.agent_context.preload()
         return build_item_graph(self.agent_context)
 
     @cached_property

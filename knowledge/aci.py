@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,6 +36,7 @@ from knowledge.level_estimator import (
 from knowledge.levels import TARGET_LEVELS, Level, parse_level
 from knowledge.lexicon import Lexicon
 from knowledge.nlp import analyze
+from knowledge.violations import Suggestion, Violation
 
 if TYPE_CHECKING:
     from knowledge.grammar import GrammarProfile
@@ -55,44 +56,6 @@ PASS_SCORE = 0.8
 #: Levels above (or below, for "too easy") at which a violation blocks.
 BLOCKING_DISTANCE = 2
 MAX_SUGGESTIONS = 3
-
-ViolationKind = Literal[
-    "word_above_level", "unknown_word", "too_many_words_above", "construction_above_level", "missing_construction",
-    "too_easy", "too_hard", "not_english", "not_judged",
-]  # fmt: skip
-Severity = Literal["error", "warning"]
-
-
-class Suggestion(BaseModel):
-    """A simpler word at or below the target level (a WordNet synonym that the vocabulary lists place)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    word: str
-    level: Level
-    node: str
-    source: str
-
-
-class Violation(BaseModel):
-    """One way the text departs from the target level, with the evidence for it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: ViolationKind
-    severity: Severity
-    message: str
-    text: str = ""
-    span: tuple[int, int] | None = None
-    level: Level | None = None
-    """Level of the offending word or construction, or the estimated level for too_easy / too_hard."""
-    item_id: str | None = None
-    node: str | None = None
-    """Knowledge-graph key (`word:lemma|pos`, `grammar:ID`) when there is one."""
-    source: str = ""
-    """Citation of the list row or profile item, the frequency estimate, or the model used."""
-    suggestions: list[Suggestion] = []
-
 
 class AlignmentReport(BaseModel):
     """The ACI of a text for a target level: score, parts, violations and the figures they come from."""

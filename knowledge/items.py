@@ -7,9 +7,10 @@ can be used by tools (checking a learner's answer), agents (building items) and 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from knowledge.levels import Level
 
@@ -59,6 +60,39 @@ class _ItemBase(BaseModel):
     def learner_text(self) -> str:
         """Everything the learner reads, for level checks of the whole item."""
         raise NotImplementedError
+
+    def key_text(self) -> str:
+        """The text that identifies the item in a set (two items with the same one repeat each other)."""
+        return str(getattr(self, "stem", ""))
+
+    def taught_words(self) -> list[str]:
+        """The words the item teaches: its target or base word, else a one-word answer (lower case).
+
+        Used to keep later items of a set off words the set already teaches.
+        """
+        for key in ("target_word", "base_word", "answer"):
+            value = getattr(self, key, None)
+            if isinstance(value, str) and value and " " not in value.strip():
+                return [value.lower()]
+        return []
+
+    def expected_answers(self) -> list[str]:
+        """What counts as a right answer: the answer, the correction, accepted alternatives (no repeats)."""
+        found = [v for v in (getattr(self, "answer", None), getattr(self, "correction", None)) if isinstance(v, str)]
+        found += list(getattr(self, "accepted_answers", []))
+        return list(dict.fromkeys(found))
+
+    def choices(self) -> list[str]:
+        """What the learner chooses from or arranges (options, meanings or chunks; empty for open items)."""
+        return list(getattr(self, "options", None) or getattr(self, "chunks", None) or [])
+
+    def headline(self) -> str:
+        """The part of the item a person scans first (the stem, for most types)."""
+        return self.key_text()
+
+    def answer_text(self) -> str:
+        """The key, compactly."""
+        return str(getattr(self, "answer", ""))
 
 
 class GapFillItem(_ItemBase):
@@ -144,6 +178,18 @@ class MatchingItem(_ItemBase):
         """Words and meanings."""
         return " ".join([*self.words, *self.options])
 
+    def key_text(self) -> str:
+        """The words to match."""
+        return ", ".join(self.words)
+
+    def taught_words(self) -> list[str]:
+        """The words to match."""
+        return [word.lower() for word in self.words]
+
+    def answer_text(self) -> str:
+        """Word = meaning pairs."""
+        return "; ".join(f"{k} = {v}" for k, v in self.answer.items())
+
 
 class Question(BaseModel):
     """One comprehension question about a reading text."""
@@ -177,25 +223,31 @@ class ReadingItem(_ItemBase):
             parts += [q.question, *q.options]
         return " ".join(parts)
 
+    def key_text(self) -> str:
+        """The text."""
+        return self.text
+
+    def taught_words(self) -> list[str]:
+        """None: a reading text practises the words of the set it is built around."""
+        return []
+
+    def choices(self) -> list[str]:
+        """None at the item level (each question has its options)."""
+        return []
+
+    def headline(self) -> str:
+        """Title and the start of the text."""
+        return f"{self.title}: {self.text[:120]}…"
+
+    def answer_text(self) -> str:
+        """The answers in question order."""
+        return " / ".join(self.answer)
+
 
 Item = Annotated[
     GapFillItem | OpenGapItem | WordFormationItem | ReorderItem | ErrorCorrectionItem | MatchingItem | ReadingItem,
     Field(discriminator="type"),
 ]
-
-ViolationKind = Literal["structure", "vocabulary", "grammar", "missing_construction", "length", "safety"]
-
-
-class Violation(BaseModel):
-    """One reason an output is not acceptable (or less aligned), with the evidence to trace it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ViolationKind
-    message: str = Field(description="Human-readable, e.g. \"'ubiquitous' is C2, above A2\".")
-    evidence: dict[str, Any] = Field(default_factory=dict, description="Graph node ids, levels, spans.")
-    blocking: bool = Field(default=True, description="Whether it makes the item unacceptable on its own.")
-
 
 def item_fields(item: BaseModel) -> dict[str, Any]:
     """The item as the flat JSON object the CLI prints (reading items get 'answer' from their questions)."""
@@ -206,17 +258,33 @@ def item_fields(item: BaseModel) -> dict[str, Any]:
     return data
 
 
-def taught_words(item: dict[str, Any] | None) -> list[str]:
-    """The words a flat item teaches (a matching item's words, else its target, base word or one-word answer).
+_ITEM: TypeAdapter[Item] = TypeAdapter(Item)
+#: Keys `item_fields` adds to a reading item (derived from its questions), dropped when reading it back.
+_DERIVED = {"reading": ("answer", "options")}
 
-    Used to keep later items of a set off words the set already teaches.
+
+def parse_item(fields: Mapping[str, Any]) -> Item:
+    """The typed item of a flat item object as `item_fields` gives it (the one reader of such objects)."""
+    data = dict(fields)
+    for key in _DERIVED.get(str(data.get("type")), ()):
+        data.pop(key, None)
+    return _ITEM.validate_python(data)
+
+
+ITEM_TYPES: dict[str, type[_ItemBase]] = {
+    "gap_fill": GapFillItem, "open_gap": OpenGapItem, "word_formation": WordFormationItem, "reorder": ReorderItem,
+    "error_correction": ErrorCorrectionItem, "matching": MatchingItem, "reading": ReadingItem,
+}  # fmt: skip
+
+
+def taught_words(item: _ItemBase | Mapping[str, Any] | None) -> list[str]:
+    """The words an item teaches (see `taught_words` of the item types); none for no item.
+
+    A flat object is read as its type's model without validation, so a partial one (a few fields) also answers.
     """
     if not item:
         return []
-    if item.get("type") == "matching":
-        return [str(word).lower() for word in item.get("words", [])]
-    for key in ("target_word", "base_word", "answer"):
-        value = item.get(key)
-        if isinstance(value, str) and value and " " not in value.strip():
-            return [value.lower()]
-    return []
+    if isinstance(item, Mapping):
+        model = ITEM_TYPES.get(str(item.get("type")))
+        return model.model_construct(**item).taught_words() if model else []
+    return item.taught_words()

@@ -66,7 +66,7 @@ SPELLING_VOCABULARY = 50_000
 MAX_SPELLING_SUGGESTIONS = 3
 
 
-class Candidate(BaseModel):
+class ErrorCandidate(BaseModel):
     """A possible error: the learner's text at `span`, its type, and replacements for it, best first."""
 
     model_config = ConfigDict(frozen=True)
@@ -235,20 +235,20 @@ def _noun_phrase(tokens: Sequence[Token], i: int) -> tuple[Person, int] | None:
 
 # --- detectors ------------------------------------------------------------------------------------------------
 
-Detector = Callable[[Sequence[Token]], list[Candidate]]
+Detector = Callable[[Sequence[Token]], list[ErrorCandidate]]
 
 
 def _candidate(
     tokens: Sequence[Token], first: int, last: int, error_type: ErrorType, suggestions: Sequence[str], rule: str,
     margin: float = MARGIN_RULE, certain: bool = False,
-) -> Candidate:  # fmt: skip
+) -> ErrorCandidate:  # fmt: skip
     """A candidate covering tokens first..last (inclusive), suggestions capitalised like the first of them.
 
     `text` is filled in by `find_candidates`, which has the original text (spans may cover several tokens).
     """
     model = tokens[first].text
     fixed = tuple(dict.fromkeys(_like(s, model) for s in suggestions if s and _like(s, model) != model))
-    return Candidate(
+    return ErrorCandidate(
         span=(tokens[first].start, tokens[last].end), text="", error_type=error_type, suggestions=fixed, rule=rule,
         margin=margin, certain=certain,
     )  # fmt: skip
@@ -258,7 +258,7 @@ _BE_PRESENT: dict[Person, str] = {"first": "am", "third": "is", "plural": "are"}
 _BE_PAST: dict[Person, str] = {"first": "was", "third": "was", "plural": "were"}
 
 
-def agreement(tokens: Sequence[Token]) -> list[Candidate]:
+def agreement(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Subject-verb agreement in the present (and was/were): he like, they was, he don't, I is."""
     found = []
     for clause in clauses(tokens):
@@ -311,7 +311,7 @@ def has_past_marker(tokens: Sequence[Token]) -> bool:
     return any(w == "last" and nxt in _PAST_MARKER_NOUNS for w, nxt in itertools.pairwise(words))
 
 
-def past_tense(tokens: Sequence[Token]) -> list[Candidate]:
+def past_tense(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Present verb forms in a sentence with a past-time marker: yesterday I go -> went (and 'and play')."""
     if not has_past_marker(tokens):
         return []
@@ -339,7 +339,7 @@ def _past_of(clause: Clause) -> str | None:
     return None
 
 
-def _coordinated(tokens: Sequence[Token], k: int) -> list[Candidate]:
+def _coordinated(tokens: Sequence[Token], k: int) -> list[ErrorCandidate]:
     """A second base verb joined by 'and' to a verb that should be past (go ... and play -> played)."""
     for j in range(k + 1, len(tokens) - 1):
         if tokens[j].lower == "and" and is_base_verb(tokens[j + 1].lower) and tokens[j + 1].tag.startswith("VB"):
@@ -350,7 +350,7 @@ def _coordinated(tokens: Sequence[Token], k: int) -> list[Candidate]:
     return []
 
 
-def verb_form(tokens: Sequence[Token]) -> list[Candidate]:
+def verb_form(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Wrong forms after modals, do/does/did and infinitive 'to': can swims, didn't went, want to went."""
     found = []
     for i, token in enumerate(tokens):
@@ -391,7 +391,7 @@ def _verb_after_auxiliary(tokens: Sequence[Token], i: int) -> int | None:
     return j
 
 
-def _be_agree(tokens: Sequence[Token]) -> list[Candidate]:
+def _be_agree(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """'I am agree' -> 'I agree': agree is a verb, not an adjective."""
     found = []
     for i in range(len(tokens) - 1):
@@ -401,7 +401,7 @@ def _be_agree(tokens: Sequence[Token]) -> list[Candidate]:
     return found
 
 
-def _regularised(tokens: Sequence[Token]) -> list[Candidate]:
+def _regularised(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Regular endings on irregular verbs and nouns: buyed -> bought, childs -> children."""
     found = []
     for i, token in enumerate(tokens):
@@ -450,7 +450,7 @@ _UNCOUNTABLE = _words(
 )
 
 
-def plural_after_number(tokens: Sequence[Token]) -> list[Candidate]:
+def plural_after_number(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """A singular noun after a number above one or a plural quantifier: three cat -> cats, many book -> books."""
     found = []
     for i, token in enumerate(tokens[:-1]):
@@ -497,7 +497,7 @@ def wants_an(word: str) -> bool:
     return lower[:1] in "aeiou"
 
 
-def article(tokens: Sequence[Token]) -> list[Candidate]:
+def article(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """a/an before the wrong sound: a apple -> an apple, an dog -> a dog."""
     found = []
     for i, token in enumerate(tokens[:-1]):
@@ -510,7 +510,7 @@ def article(tokens: Sequence[Token]) -> list[Candidate]:
     return found
 
 
-def comparative(tokens: Sequence[Token]) -> list[Candidate]:
+def comparative(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Double comparatives and superlatives: more taller -> taller, most biggest -> biggest."""
     found = []
     for i, token in enumerate(tokens[:-1]):
@@ -568,9 +568,9 @@ _TIME_PREPOSITIONS = {
 }
 
 
-def preposition(tokens: Sequence[Token]) -> list[Candidate]:
+def preposition(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Wrong or missing prepositions in common collocations and time phrases: good in -> good at."""
-    found: list[Candidate] = []
+    found: list[ErrorCandidate] = []
     for i, token in enumerate(tokens[:-1]):
         after = tokens[i + 1]
         for coll in COLLOCATIONS:
@@ -581,7 +581,7 @@ def preposition(tokens: Sequence[Token]) -> list[Candidate]:
     return found
 
 
-def _missing_preposition(tokens: Sequence[Token], i: int) -> list[Candidate]:
+def _missing_preposition(tokens: Sequence[Token], i: int) -> list[ErrorCandidate]:
     """Listen music -> listen to music (the verb directly followed by a noun or object pronoun)."""
     token, after = tokens[i], tokens[i + 1]
     prep = MISSING_PREPOSITION.get(token.lemma.lower())
@@ -596,7 +596,7 @@ def _missing_preposition(tokens: Sequence[Token], i: int) -> list[Candidate]:
     return [_candidate(tokens, i, i, "preposition", [fixed], "preposition.missing", MARGIN_LEXICAL)]
 
 
-def _time_preposition(tokens: Sequence[Token], i: int) -> list[Candidate]:
+def _time_preposition(tokens: Sequence[Token], i: int) -> list[ErrorCandidate]:
     """In Monday -> on Monday, at the morning -> in the morning."""
     rule = _TIME_PREPOSITIONS.get(tokens[i].lower)
     if rule is None or tokens[i].tag != "IN":
@@ -616,7 +616,7 @@ CONFUSABLES: tuple[frozenset[str], ...] = tuple(
 )  # fmt: skip
 
 
-def word_choice(tokens: Sequence[Token]) -> list[Candidate]:
+def word_choice(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Confusable words (their/there, then/than ...) and 'to' that should be 'too' at the end of a clause."""
     found = []
     for i, token in enumerate(tokens):
@@ -635,7 +635,7 @@ def _is_clitic_stem(tokens: Sequence[Token], i: int) -> bool:
     return i + 1 < len(tokens) and tokens[i + 1].start == tokens[i].end and tokens[i + 1].lower.startswith("'")
 
 
-def capitalisation(tokens: Sequence[Token]) -> list[Candidate]:
+def capitalisation(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """The pronoun I written in lower case."""
     return [
         _candidate(tokens, i, i, "capitalisation", ["I"], "capitalisation.i", certain=True)
@@ -653,7 +653,7 @@ KNOWN_MISSPELLINGS = {
 }  # fmt: skip
 
 
-def spelling(tokens: Sequence[Token]) -> list[Candidate]:
+def spelling(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """Misspelt words: rare or unknown spellings with a much more frequent known word one or two edits away."""
     found = []
     for i, token in enumerate(tokens):
@@ -733,9 +733,9 @@ PRIORITY: tuple[ErrorType, ...] = (
 )  # fmt: skip
 
 
-def find_candidates(text: str) -> list[Candidate]:
+def find_candidates(text: str) -> list[ErrorCandidate]:
     """Possible errors in a learner's text, in text order, at most one per stretch of text."""
-    found: list[Candidate] = []
+    found: list[ErrorCandidate] = []
     for sentence in _by_sentence(analyze(text)):
         for detect in DETECTORS:
             found += [c for c in detect(sentence) if c.suggestions]
@@ -751,9 +751,9 @@ def _by_sentence(tokens: Sequence[Token]) -> list[list[Token]]:
     return list(groups.values())
 
 
-def _without_overlaps(found: list[Candidate]) -> list[Candidate]:
+def _without_overlaps(found: list[ErrorCandidate]) -> list[ErrorCandidate]:
     """Keep, of candidates covering overlapping text, the one whose type comes first in PRIORITY."""
-    kept: list[Candidate] = []
+    kept: list[ErrorCandidate] = []
     for c in sorted(found, key=lambda c: (PRIORITY.index(c.error_type), c.span)):
         if all(c.span[1] <= k.span[0] or c.span[0] >= k.span[1] for k in kept):
             kept.append(c)

@@ -17,13 +17,13 @@ from knowledge.items import (
     OpenGapItem,
     ReadingItem,
     ReorderItem,
-    Violation,
     WordFormationItem,
     fill_gap,
     gap_count,
 )
 from knowledge.lexicon import Lexicon, normalize_pos
 from knowledge.nlp import Token, analyze
+from knowledge.violations import Violation
 
 MIN_WORDS, MAX_WORDS = 4, 30
 

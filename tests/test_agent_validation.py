@@ -54,9 +54,9 @@ def test_a_word_two_levels_above_the_target_blocks_the_item(ctx: AgentContext) -
     item = _open_gap("My dog is very loyal _____ me.", "to", level=Level.A1)  # 'loyal' is B1, two above A1
     verdict = validate_item(ctx, item, Level.A1)
     assert verdict.structural and not verdict.valid
-    loyal = [v for v in verdict.violations if v.evidence.get("text") == "loyal"]
-    assert loyal and loyal[0].kind == "vocabulary" and loyal[0].blocking
-    assert loyal[0].evidence["level"] == "B1" and loyal[0].evidence["aci_kind"] == "word_above_level"
+    loyal = [v for v in verdict.violations if v.text == "loyal"]
+    assert loyal and loyal[0].category == "vocabulary" and loyal[0].blocking
+    assert loyal[0].level == "B1" and loyal[0].kind == "word_above_level"
     assert verdict.aci is not None and verdict.aci < _clean_aci(ctx)
     assert verdict.above_share is not None and verdict.above_share > ctx.policy.max_above_share
     assert "loyal" in feedback_words(verdict)
@@ -65,8 +65,8 @@ def test_a_word_two_levels_above_the_target_blocks_the_item(ctx: AgentContext) -
 def test_a_word_one_level_above_is_a_warning_not_a_block(ctx: AgentContext) -> None:
     item = _open_gap("My dog is very intelligent and good _____ children.", "with", level=Level.A1)
     verdict = validate_item(ctx, item, Level.A1)
-    one_up = [v for v in verdict.violations if v.evidence.get("text") == "intelligent"]
-    assert one_up and not one_up[0].blocking and one_up[0].evidence["level"] == "A2"
+    one_up = [v for v in verdict.violations if v.text == "intelligent"]
+    assert one_up and not one_up[0].blocking and one_up[0].level == "A2"
 
 
 def test_a_structurally_broken_item_is_rejected_whatever_its_level(ctx: AgentContext) -> None:
@@ -85,7 +85,7 @@ def test_the_aci_threshold_comes_from_the_policy(make_ctx: MakeContext) -> None:
 
 def test_too_easy_is_advice_for_a_sentence_but_blocks_a_reading_text(ctx: AgentContext) -> None:
     sentence = _open_gap("The cat is _____ the box.", "in", level=Level.C1)
-    advice = [v for v in validate_item(ctx, sentence, Level.C1).violations if v.evidence.get("aci_kind") == "too_easy"]
+    advice = [v for v in validate_item(ctx, sentence, Level.C1).violations if v.kind == "too_easy"]
     assert advice and not any(v.blocking for v in advice)
     text = "I have a cat. The cat is black. It likes milk. It sleeps in a box. I love my cat."
     questions = [
@@ -96,26 +96,31 @@ def test_too_easy_is_advice_for_a_sentence_but_blocks_a_reading_text(ctx: AgentC
         level=Level.C1, topic="animals", instructions="Read the text.", title="My cat", text=text, questions=questions
     )
     verdict = validate_item(ctx, reading, Level.C1)
-    too_easy = [v for v in verdict.violations if v.evidence.get("aci_kind") == "too_easy"]
+    too_easy = [v for v in verdict.violations if v.kind == "too_easy"]
     assert too_easy and all(v.blocking for v in too_easy) and not verdict.valid
 
 
 def test_a_missing_required_construction_blocks(ctx: AgentContext) -> None:
     verdict = validate_item(ctx, CLEAN, Level.A2, required=["3-3"])  # "Isn't he/she ...?"
     missing = [v for v in verdict.violations if v.kind == "missing_construction"]
-    assert missing and missing[0].blocking and missing[0].evidence["node"] == "grammar:3-3"
+    assert missing and missing[0].blocking and missing[0].node == "grammar:3-3"
     assert not verdict.valid and verdict.structural
 
 
 def test_feedback_words_are_single_distinct_vocabulary_words() -> None:
-    from knowledge.items import Violation
+    from knowledge.violations import Violation
 
     def vocab(text: str) -> Violation:
-        return Violation(kind="vocabulary", message=text, evidence={"text": text})
+        return Violation(kind="word_above_level", message=text, text=text)
 
     verdict = Verdict(
         valid=False,
         structural=True,
-        violations=[vocab("loyal"), vocab("loyal"), vocab("ice cream"), Violation(kind="grammar", message="x")],
+        violations=[
+            vocab("loyal"),
+            vocab("loyal"),
+            vocab("ice cream"),
+            Violation(kind="construction_above_level", message="x", text="had"),
+        ],
     )
     assert feedback_words(verdict) == ["loyal"]

@@ -11,59 +11,20 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agents import telemetry
-from agents.models.base import (
-    Availability,
-    Capabilities,
-    ChatModel,
-    ChatResult,
-    GenerationOptions,
-    Message,
-    Schema,
-    ToolChoice,
-    ToolSpec,
-)
-from agents.models.errors import InvalidModelOutput, ModelBug, ModelError, ModelNotFound, ModelTimeout, ModelUnavailable
-from agents.models.fallback import AllModelsFailed, EscalationChain
+from agents.models.base import ChatModel, GenerationOptions, Message, ModelRequest
+from agents.models.errors import InvalidModelOutput, ModelBug, ModelNotFound, ModelTimeout, ModelUnavailable
+from agents.models.fallback import AllModelsFailed, ChainCall, EscalationChain
 from agents.models.ollama import OllamaConfig, OllamaModel
 from agents.models.registry import BackendConfig, ModelRegistry
 from tests.support.ollama_server import OllamaTestServer
+from tests.support.scripted_model import Reply, ScriptedModel
 
 pytest_plugins = ["tests.support.ollama_fixtures"]
 pytestmark = pytest.mark.timeout(180)  # hang guard only
 
 HI = [Message.user("Say hello.")]
 SHORT = GenerationOptions(max_tokens=8, seed=1, temperature=0.0)
-
-
-class ScriptedModel(ChatModel):
-    """A fake model that replays a script: each call returns the next text or raises the next error."""
-
-    backend = "scripted"
-
-    def __init__(self, name: str, *script: str | ModelError, reachable: bool = True) -> None:
-        self.id = f"scripted:{name}"
-        self.model_name = name
-        self.capabilities = Capabilities(tools=False, json_schema=False, completion=False, logprobs=False)
-        self.script = list(script)
-        self.calls = 0
-        self.reachable = reachable
-
-    def _chat(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> ChatResult:
-        self.calls += 1
-        step = self.script.pop(0)
-        if isinstance(step, ModelError):
-            raise step
-        return ChatResult(text=step, model=self.id, backend=self.backend)
-
-    def availability(self) -> Availability:
-        return Availability(model=self.id, reachable=self.reachable, detail="scripted")
+REQUEST = ModelRequest(messages=HI)
 
 
 def timeout(model: str) -> ModelTimeout:
@@ -90,18 +51,19 @@ def ollama_model(server: OllamaTestServer, name: str, **config: Any) -> OllamaMo
 
 
 def test_first_model_answers_without_escalation() -> None:
-    first, second = ScriptedModel("a", "hello"), ScriptedModel("b", "unused")
-    out = EscalationChain([first, second]).chat(HI)
+    first, second = ScriptedModel(["hello"], "a"), ScriptedModel(["unused"], "b")
+    out = EscalationChain([first, second]).call(REQUEST)
+    assert out.result is not None
     assert (out.result.text, out.model, out.escalated) == ("hello", "scripted:a", False)
     assert second.calls == 0
     assert [a.ok for a in out.attempts] == [True]
 
 
 def test_failure_moves_to_the_next_model_and_records_why() -> None:
-    first = ScriptedModel("a", timeout("scripted:a"))
-    second = ScriptedModel("b", "hello from b")
-    out = EscalationChain([first, second]).chat(HI)
-    assert out.result.text == "hello from b" and out.escalated
+    first = ScriptedModel([timeout("scripted:a")], "a")
+    second = ScriptedModel(["hello from b"], "b")
+    out = EscalationChain([first, second]).call(REQUEST)
+    assert out.result is not None and out.result.text == "hello from b" and out.escalated
     failed, used = out.attempts
     assert (failed.model, failed.ok) == ("scripted:a", False)
     assert (failed.error_kind, failed.error_type) == ("timeout", "ModelTimeout")
@@ -112,12 +74,12 @@ def test_failure_moves_to_the_next_model_and_records_why() -> None:
 
 def test_all_failing_raises_with_every_attempt() -> None:
     models = [
-        ScriptedModel("a", timeout("scripted:a")),
-        ScriptedModel("b", ModelNotFound("no such model", model="scripted:b")),
-        ScriptedModel("c", InvalidModelOutput("broken JSON", model="scripted:c")),
+        ScriptedModel([timeout("scripted:a")], "a"),
+        ScriptedModel([ModelNotFound("no such model", model="scripted:b")], "b"),
+        ScriptedModel([InvalidModelOutput("broken JSON", model="scripted:c")], "c"),
     ]
     with pytest.raises(AllModelsFailed) as info:
-        EscalationChain(models).chat(HI)
+        EscalationChain(models).call(REQUEST)
     err = info.value
     assert isinstance(err, ModelUnavailable) and not err.retryable
     assert [(a.model, a.error_kind) for a in err.chain_attempts] == [
@@ -131,18 +93,18 @@ def test_all_failing_raises_with_every_attempt() -> None:
 
 
 def test_our_bug_is_not_escalated() -> None:
-    second = ScriptedModel("b", "unused")
+    second = ScriptedModel(["unused"], "b")
     with pytest.raises(ModelBug):
-        EscalationChain([ScriptedModel("a", ModelBug("bad schema", model="scripted:a")), second]).chat(HI)
+        EscalationChain([ScriptedModel([ModelBug("bad schema", model="scripted:a")], "a"), second]).call(REQUEST)
     assert second.calls == 0
 
 
 def test_response_check_rejects_an_answer() -> None:
     chain = EscalationChain(
-        [ScriptedModel("a", "too hard: ubiquitous"), ScriptedModel("b", "easy words")],
+        [ScriptedModel(["too hard: ubiquitous"], "a"), ScriptedModel(["easy words"], "b")],
         check=lambda r: "uses a C2 word" if "ubiquitous" in r.text else None,
     )
-    out = chain.chat(HI)
+    out = chain.call(REQUEST)
     assert out.model == "scripted:b"
     assert out.attempts[0].error_kind == "invalid_output"
     assert out.attempts[0].message is not None and "uses a C2 word" in out.attempts[0].message
@@ -150,19 +112,69 @@ def test_response_check_rejects_an_answer() -> None:
 
 def test_empty_chain_fails_cleanly() -> None:
     with pytest.raises(AllModelsFailed, match="no models"):
-        EscalationChain([]).chat(HI)
+        EscalationChain([]).call(REQUEST)
 
 
 def test_first_reachable_skips_unreachable_models() -> None:
-    down, up = ScriptedModel("a", reachable=False), ScriptedModel("b")
+    down, up = ScriptedModel(name="a", reachable=False), ScriptedModel(name="b")
     chain = EscalationChain([down, up])
     assert chain.first_reachable() is up
-    assert [a.reachable for a in chain.availability()] == [False, True]
+    assert [a.reachable for a in chain.model_availability()] == [False, True]
     assert EscalationChain([down]).first_reachable() is None
 
 
+def test_the_chain_is_a_chat_model() -> None:
+    chain = EscalationChain([ScriptedModel([timeout("scripted:a")], "a"), ScriptedModel(["hello from b"], "b")])
+    assert isinstance(chain, ChatModel)
+    assert (chain.id, chain.backend) == ("chain:scripted:a,scripted:b", "chain")
+    result = chain.chat(HI)
+    assert (result.text, result.model) == ("hello from b", "scripted:b")
+    assert chain.calls is None and chain.attempts == [] and chain.answered_by is None, "the shared chain keeps nothing"
+    availability = chain.availability()
+    assert availability.reachable and availability.model == chain.id
+
+
+def test_a_session_keeps_its_own_calls_and_the_chain_none() -> None:
+    a, b = ScriptedModel([timeout("scripted:a"), "a answers"], "a"), ScriptedModel(["b answers"], "b")
+    chain = EscalationChain([a, b])
+    first, second = chain.session(), chain.session()
+    assert first.chat(HI).text == "b answers"
+    assert second.chat(HI).text == "a answers"
+    assert (first.answered_by, second.answered_by) == ("scripted:b", "scripted:a")
+    assert first.failures() == ["scripted:a: ModelTimeout: scripted:a did not finish within 1 s"]
+    assert second.failures() == [] and [a.ok for a in second.attempts] == [True]
+    assert chain.calls is None and first.models is chain.models
+
+
+def test_a_session_records_a_call_where_every_model_failed() -> None:
+    session = EscalationChain([ScriptedModel(["TIMEOUT"], "a"), ScriptedModel(["TIMEOUT"], "b")]).session()
+    with pytest.raises(AllModelsFailed):
+        session.chat(HI)
+    assert session.calls is not None and [c.result for c in session.calls] == [None]
+    assert session.answered_by is None
+    kinds = [f.split(": ")[:2] for f in session.failures()]
+    assert kinds == [["scripted:a", "ModelTimeout"], ["scripted:b", "ModelTimeout"]]
+
+
+def test_sessions_used_from_threads_do_not_mix() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chain = EscalationChain([ScriptedModel(["TIMEOUT"], "a"), ScriptedModel([Reply("ok", delay_s=0.01)], "b")])
+
+    def work(_: int) -> list[ChainCall]:
+        session = chain.session()
+        session.chat(HI)
+        session.chat(HI)
+        return session.calls or []
+
+    with ThreadPoolExecutor(4) as pool:
+        records = list(pool.map(work, range(8)))
+    assert all(len(calls) == 2 and all(c.model == "scripted:b" for c in calls) for calls in records)
+    assert all(len(c.attempts) == 2 for calls in records for c in calls)
+
+
 def test_each_attempt_is_visible_in_the_trace(spans: InMemorySpanExporter) -> None:
-    EscalationChain([ScriptedModel("a", timeout("scripted:a")), ScriptedModel("b", "hi")]).chat(HI)
+    EscalationChain([ScriptedModel([timeout("scripted:a")], "a"), ScriptedModel(["hi"], "b")]).call(REQUEST)
     finished = {s.name: s for s in spans.get_finished_spans()}
     chain_span = finished["invoke_agent escalation_chain"]
     events = [dict(e.attributes or {}) for e in chain_span.events if e.name == "forge.escalation.attempt"]
@@ -182,9 +194,9 @@ def test_each_attempt_is_visible_in_the_trace(spans: InMemorySpanExporter) -> No
 
 def test_missing_model_escalates_to_the_next(ollama_api: OllamaTestServer) -> None:
     chain = EscalationChain([ollama_model(ollama_api, "llama3:70b"), ollama_model(ollama_api, "qwen2.5:7b-instruct")])
-    out = chain.chat(HI, options=SHORT)
+    out = chain.call(ModelRequest(messages=HI, options=SHORT))
     assert out.model == "ollama:qwen2.5:7b-instruct"
-    assert out.result.text
+    assert out.result is not None and out.result.text
     missing, used = out.attempts
     assert (missing.error_type, missing.error_kind, missing.tries) == ("ModelNotFound", "unavailable", 1)
     assert used.ok and used.tries == 1
@@ -194,7 +206,7 @@ def test_failing_server_model_escalates_after_its_retries(ollama_api: OllamaTest
     ollama_api.inject("status", model="qwen2.5:7b-instruct", status=500, message="out of memory")
     registry = ModelRegistry(BackendConfig(ollama=OllamaConfig(host=ollama_api.url, retries=2, backoff_s=0.01)))
     chain = EscalationChain.from_specs(["ollama:qwen2.5:7b-instruct", "ollama:mistral:7b-instruct"], registry)
-    out = chain.chat(HI, options=SHORT)
+    out = chain.call(ModelRequest(messages=HI, options=SHORT))
     assert out.model == "ollama:mistral:7b-instruct"
     assert out.attempts[0].tries == 3 and out.attempts[0].message is not None
     assert "out of memory" in out.attempts[0].message
@@ -206,7 +218,7 @@ def test_every_real_target_failing(ollama_api: OllamaTestServer, closed_port_url
     slow = ollama_model(ollama_api, "mistral:7b-instruct", timeout_s=0.3, retries=1)
     ollama_api.inject("delay", delay_s=30)
     with pytest.raises(AllModelsFailed) as info:
-        EscalationChain([down, slow]).chat(HI, options=SHORT)
+        EscalationChain([down, slow]).call(ModelRequest(messages=HI, options=SHORT))
     kinds = [(a.model, a.error_kind, a.tries) for a in info.value.chain_attempts]
     assert kinds == [("ollama:qwen2.5:7b-instruct", "unavailable", 1), ("ollama:mistral:7b-instruct", "timeout", 2)]
 

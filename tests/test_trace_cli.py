@@ -15,7 +15,7 @@ from agents import telemetry
 from forge.settings import Settings
 from forge.telemetry import Tracing, setup_tracing, trace_db_path
 from tests.support.cli_helpers import assert_clean_error, run_forge
-from tests.support.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, run_item
+from tests.support.trace_helpers import build_item_graph, invoke_cli, ollama_stand_in, run_item
 
 Cli = tuple[pytest.MonkeyPatch, pytest.CaptureFixture[str]]
 
@@ -41,8 +41,8 @@ def recorded(isolated_env: Path) -> Iterator[Tracing]:
     """Six runs with scripted models: two levels, two sessions, escalations, a failure, a tutoring turn."""
     handle = setup_tracing(Settings(data_dir=isolated_env), schedule_delay_ms=50)
     assert handle is not None
-    ok = build_item_graph(ScriptedModel("smollm2-135m", "A cat."), ScriptedModel())
-    bad = build_item_graph(ScriptedModel("smollm2-135m", "A cat."), ScriptedModel(retries=1), force_invalid=True)
+    ok = build_item_graph(ollama_stand_in("smollm2-135m", "A cat."), ollama_stand_in())
+    bad = build_item_graph(ollama_stand_in("smollm2-135m", "A cat."), ollama_stand_in(retries=1), force_invalid=True)
     run_item(ok, run_id="ok-b1", session="s1")
     run_item(bad, run_id="esc-b1", session="s1")
     run_item(ok, run_id="ok-a2", session="s2", level="A2", word="dog")

@@ -17,7 +17,7 @@ from forge.telemetry import Tracing, setup_tracing
 from forge.trace_export import JSONL_FIELDS, otlp_endpoint
 from forge.traces import TraceStore
 from knowledge.errors import UserInputError
-from tests.support.trace_helpers import ScriptedModel, build_item_graph, invoke_cli, otlp_receiver, run_item
+from tests.support.trace_helpers import build_item_graph, invoke_cli, ollama_stand_in, otlp_receiver, run_item
 
 LEARNER = "Yesterday I goed to the park with my sister."
 
@@ -36,8 +36,8 @@ def forge(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *
 
 def record_runs(handle: Tracing, count: int) -> TraceStore:
     """`count` item runs with scripted models (every third one escalated)."""
-    ok = build_item_graph(ScriptedModel("smollm2-135m", "A cat."), ScriptedModel())
-    bad = build_item_graph(ScriptedModel("smollm2-135m", "A cat."), ScriptedModel(), force_invalid=True)
+    ok = build_item_graph(ollama_stand_in("smollm2-135m", "A cat."), ollama_stand_in())
+    bad = build_item_graph(ollama_stand_in("smollm2-135m", "A cat."), ollama_stand_in(), force_invalid=True)
     for n in range(count):
         run_item(bad if n % 3 == 0 else ok, run_id=f"run-{n:03d}", session=f"s{n % 5}", learner_text=LEARNER)
     handle.flush()
@@ -99,7 +99,7 @@ def test_redacted_jsonl_to_stdout_hashes_learner_text(
 def test_otlp_export_nests_one_tree_per_run(
     tracing: Tracing, smollm: LlamaCppModel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_item(build_item_graph(smollm, ScriptedModel(), force_invalid=True), run_id="real-1", learner_text=LEARNER)
+    run_item(build_item_graph(smollm, ollama_stand_in(), force_invalid=True), run_id="real-1", learner_text=LEARNER)
     store = record_runs(tracing, 4)
     stored = {(r.trace_id, r.span_count) for r in store.runs()}
     with otlp_receiver() as (url, receiver):

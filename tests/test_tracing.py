@@ -23,7 +23,7 @@ from forge.services import Services
 from forge.settings import Settings
 from forge.telemetry import Redactor, Tracing, active_tracing, setup_tracing, trace_db_path
 from forge.traces import SpanRecord, TraceStore
-from tests.support.trace_helpers import NODES, ScriptedModel, build_item_graph, run_item
+from tests.support.trace_helpers import NODES, build_item_graph, ollama_stand_in, run_item
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def children(spans: list[SpanRecord], parent: SpanRecord) -> list[SpanRecord]:
 
 
 def test_item_run_is_one_tree_with_every_node_and_real_tokens(tracing: Tracing, smollm: LlamaCppModel) -> None:
-    graph = build_item_graph(smollm, ScriptedModel(), checkpointer=InMemorySaver())
+    graph = build_item_graph(smollm, ollama_stand_in(), checkpointer=InMemorySaver())
     out = run_item(graph, run_id="run-1", session="sess-1")
     assert out["valid"] is True
     store = stored(tracing)
@@ -92,7 +92,7 @@ def test_escalated_streamed_run_with_sqlite_checkpointer_shows_why(
     tracing: Tracing, smollm: LlamaCppModel, tmp_path: Path
 ) -> None:
     with SqliteSaver.from_conn_string(str(tmp_path / "checkpoints.sqlite")) as saver:
-        graph = build_item_graph(smollm, ScriptedModel(), force_invalid=True, checkpointer=saver)
+        graph = build_item_graph(smollm, ollama_stand_in(), force_invalid=True, checkpointer=saver)
         run_item(graph, run_id="esc-1", session="thread-9", stream=True)
         run_item(graph, run_id="esc-2", session="thread-9", stream=True)  # same thread, second turn
     store = stored(tracing)
@@ -193,7 +193,7 @@ def test_content_capture_off_keeps_tokens_but_no_text(isolated_env: Path, smollm
     handle = setup_tracing(Settings(data_dir=isolated_env, trace_content=False), schedule_delay_ms=50)
     assert handle is not None
     try:
-        graph = build_item_graph(smollm, ScriptedModel())
+        graph = build_item_graph(smollm, ollama_stand_in())
         run_item(graph, run_id="private-1")
         store = stored(handle)
         spans = store.spans(store.runs()[0].trace_id)
@@ -213,7 +213,7 @@ def test_corrupt_store_never_fails_a_run(
     trace_db_path(isolated_env).write_bytes(b"this is not a database" * 100)
     handle = setup_tracing(Settings(data_dir=isolated_env), schedule_delay_ms=50)
     assert handle is not None
-    graph = build_item_graph(smollm, ScriptedModel())
+    graph = build_item_graph(smollm, ollama_stand_in())
     with caplog.at_level(logging.WARNING, logger="forge.telemetry"):
         for n in range(3):
             assert run_item(graph, run_id=f"r{n}")["valid"] is True

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents.models.base import Availability, Capabilities, ChatModel, ChatResult
-from agents.models.errors import ModelTimeout
+from agents.models.base import ChatModel
 from agents.models.llamacpp import LlamaCppModel
 from agents.tutor.errors import ErrorDetector
 from knowledge.learner_errors import apply, find_candidates, spelling_suggestions, wants_an
+from tests.support.scripted_model import ScriptedModel
 from tests.support.tutor_error_set import CORRECT, ERRORS
 
 
@@ -57,25 +57,11 @@ def test_detection_reports_span_type_suggestion_and_corrected_text(smollm: Llama
     assert detection.corrected == "Yesterday I went to the park. He likes fish."
 
 
-class _TimingOutScorer(ChatModel):
-    """A scorer whose every call times out (for the degradation path only)."""
-
-    id = "scripted:timeout"
-    backend = "scripted"
-    model_name = "timeout"
-    capabilities = Capabilities(tools=False, json_schema=False, completion=False, logprobs=False, scoring=True)
-
-    def _chat(self, *args: object, **kwargs: object) -> ChatResult:
-        raise ModelTimeout("scripted timeout", model=self.id)
-
-    def score(self, prefix: str, continuations: list[str]) -> list[float]:
-        raise ModelTimeout("scripted timeout", model=self.id)
-
-    def availability(self) -> Availability:
-        return Availability(model=self.id, reachable=True, detail="scripted")
+#: A scorer whose every call times out (for the degradation path only).
+_TIMING_OUT_SCORER = ScriptedModel(["TIMEOUT"], "timeout", scores=["TIMEOUT"])
 
 
-@pytest.mark.parametrize("scorer", [None, _TimingOutScorer()])
+@pytest.mark.parametrize("scorer", [None, _TIMING_OUT_SCORER])
 def test_without_a_working_scorer_only_reliable_rules_are_kept(scorer: ChatModel | None) -> None:
     detection = ErrorDetector(scorer).detect("i have a apple. He like fish. I am good in math.")
     kinds = {(e.text, e.suggestion) for e in detection.errors}

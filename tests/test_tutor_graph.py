@@ -16,8 +16,6 @@ from typing import Any
 import pytest
 
 from agents.context import AgentContext
-from agents.models.base import Availability, Capabilities, ChatModel, ChatResult, GenerationOptions, Usage
-from agents.models.errors import ModelTimeout
 from agents.models.llamacpp import LlamaCppModel
 from agents.tutor.policy import TutorPolicy
 from forge.services import Services
@@ -29,6 +27,7 @@ from knowledge.errors import UserInputError
 from knowledge.levels import Level
 from tests.support.item_fixtures import make_services
 from tests.support.ollama_server import OllamaTestServer
+from tests.support.scripted_model import ScriptedModel
 
 pytest_plugins = ["tests.support.ollama_fixtures"]
 
@@ -159,36 +158,18 @@ def test_an_ignored_exercise_is_dropped_and_the_chat_goes_on(services: Services)
 # --- degradation --------------------------------------------------------------------------------------------
 
 
-class _BrokenModel(ChatModel):
+def _broken_model() -> ScriptedModel:
     """A local model that times out on every call (for the degradation path only)."""
-
-    id = "scripted:broken"
-    backend = "scripted"
-    model_name = "broken"
-    capabilities = Capabilities(tools=False, json_schema=False, completion=True, logprobs=False, scoring=True)
-
-    def _chat(self, *args: Any, **kwargs: Any) -> ChatResult:
-        raise ModelTimeout("scripted timeout", model=self.id)
-
-    def _complete(self, prompt: str, options: GenerationOptions) -> ChatResult:
-        raise ModelTimeout("scripted timeout", model=self.id)
-
-    def _score(self, prefix: str, continuations: list[str]) -> list[float]:
-        raise ModelTimeout("scripted timeout", model=self.id)
-
-    def availability(self) -> Availability:
-        return Availability(model=self.id, reachable=True, detail="scripted")
+    return ScriptedModel(["TIMEOUT"], "broken", scores=["TIMEOUT"])
 
 
-class _OffTopicModel(_BrokenModel):
-    """A local model that writes fluent but unrelated questions."""
-
-    def _complete(self, prompt: str, options: GenerationOptions) -> ChatResult:
-        return ChatResult(text=" What is your favourite colour?", model=self.id, backend=self.backend, usage=Usage())
+def _off_topic_model() -> ScriptedModel:
+    """A local model that writes fluent but unrelated questions (its other calls time out)."""
+    return ScriptedModel(["TIMEOUT"], "off_topic", completions=[" What is your favourite colour?"], scores=["TIMEOUT"])
 
 
 def test_a_failing_local_model_degrades_to_rules_and_the_fallback_question(services: Services) -> None:
-    ctx = dataclasses.replace(services.agent_context, local=_BrokenModel())
+    ctx = dataclasses.replace(services.agent_context, local=_broken_model())
     graph = _graph(ctx, item_graph=lambda: None, policy=TutorPolicy(exercises=False))
     result = run_tutor_turn(graph, "broken-1", "i have a apple and my sister like bananas.", now=T0)
     assert {(c.text, c.suggestion) for c in result.corrections} == {("i", "I"), ("a", "an")}
@@ -198,7 +179,7 @@ def test_a_failing_local_model_degrades_to_rules_and_the_fallback_question(servi
 
 
 def test_off_topic_drafts_are_rewritten_then_replaced(services: Services) -> None:
-    ctx = dataclasses.replace(services.agent_context, local=_OffTopicModel())
+    ctx = dataclasses.replace(services.agent_context, local=_off_topic_model())
     graph = _graph(ctx, item_graph=lambda: None, policy=TutorPolicy(exercises=False))
     result = run_tutor_turn(graph, "off-1", "My grandmother lives in a small village.", now=T0)
     checks = [d for d in result.decisions if d.node == "check"]
@@ -215,7 +196,7 @@ def _escalating_graph(tmp_path: Path, cache_dir: Path, url: str, smollm: LlamaCp
     svc = make_services(tmp_path / "esc", cache_dir, ollama_host=url, escalation_chain=["ollama:qwen2.5:7b-instruct"],
                         ollama_timeout_s=5.0)
     svc.models._models[svc.settings.local_model] = smollm  # type: ignore[attr-defined]
-    ctx = dataclasses.replace(svc.agent_context, local=_OffTopicModel())
+    ctx = dataclasses.replace(svc.agent_context, local=_off_topic_model())
     return _graph(ctx, item_graph=lambda: None, policy=TutorPolicy(exercises=False, escalation_timeout_s=5.0))
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agents.exercise_session.commands import DEFAULT_MORE, DEFAULT_NEW_SET, MAX_ITEMS, Command, help_text
-from knowledge.items import ExerciseType
+from knowledge.items import ExerciseType, Item, parse_item
 from knowledge.levels import Level
 
 DEFAULT_LEVEL = Level.A2
@@ -41,6 +41,11 @@ class SessionItem(BaseModel):
     violations: list[str] = Field(default_factory=list, description="Why a flagged item was not accepted.")
     run_id: str | None = None
     trace_id: str | None = None
+
+    @property
+    def item(self) -> Item:
+        """The exercise as its typed model (the fields stay flat for JSON, exports and checkpoints)."""
+        return parse_item(self.fields)
 
 
 class ExerciseSet(BaseModel):

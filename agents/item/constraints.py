@@ -10,15 +10,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from agents.item.retrieved import LexiconHit, Retrieved
 from knowledge.graph import KnowledgeGraph, Node
 from knowledge.levels import Level
-
-if TYPE_CHECKING:
-    from agents.item.retrieval import Retrieved
 
 #: Parts of speech an exercise may target (the lists' names).
 CONTENT_POS = ("noun", "verb", "adjective", "adverb")
@@ -81,21 +78,13 @@ def choose_targets(candidates: Sequence[WordChoice], level: Level, k: int, rng: 
     return sorted(usable, key=key)[:k]
 
 
-def _word_choices(hits: Sequence[dict[str, object]]) -> list[WordChoice]:
+def _word_choices(hits: Sequence[LexiconHit]) -> list[WordChoice]:
     """Retrieved lexicon hits as WordChoices (hits without a level are dropped)."""
-    out = []
-    for hit in hits:
-        if hit.get("level"):
-            out.append(
-                WordChoice(
-                    word=str(hit["word"]),
-                    pos=str(hit["pos"]),
-                    level=Level(str(hit["level"])),
-                    node=str(hit["id"]),
-                    score=float(str(hit.get("score") or 0.0)),
-                )
-            )
-    return out
+    return [
+        WordChoice(word=hit.word, pos=hit.pos, level=hit.level, node=hit.id, score=hit.score)
+        for hit in hits
+        if hit.level is not None
+    ]
 
 
 @cache
@@ -142,9 +131,9 @@ def build_constraints(
         max_above_share=max_above_share,
         target_words=chosen,
         distractor_pool=pool[:300],
-        target_constructions=[_construction(graph, str(c["id"])) for c in retrieved.constructions[:4]],
+        target_constructions=[_construction(graph, c.id) for c in retrieved.constructions[:4]],
         forbidden_constructions=[_construction(graph, n.key) for n in _above(graph, level)],
-        descriptors=[str(d["id"]) for d in retrieved.descriptors[:4]],
+        descriptors=[d.id for d in retrieved.descriptors[:4]],
         topic_nodes=retrieved.topic_nodes,
     )
 

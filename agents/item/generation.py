@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
 from agents.item.constraints import Constraints
-from agents.item.escalation import ChainModel
 from agents.item.exercises import BuildContext, BuildFailed, Kit, build_item
 from agents.item.writers import ChatWriter, CompletionWriter, Writer
 from agents.models.errors import ModelError
-from knowledge.items import ExerciseType, Item, Violation
+from agents.models.fallback import EscalationChain
+from knowledge.items import ExerciseType, Item
+from knowledge.violations import Violation
 
 
 class Outcome(BaseModel):
@@ -40,15 +41,20 @@ class Outcome(BaseModel):
         return not self.escalated and self.item is None and bool(self.errors)
 
 
-def _writer(ctx: AgentContext, escalated: bool) -> tuple[Writer, ChainModel | None]:
-    """The writer for this attempt: few-shot local completion, or the chain behind tiered chat prompts."""
+def _writer(ctx: AgentContext, escalated: bool) -> tuple[Writer, EscalationChain | None]:
+    """The writer for this attempt: few-shot local completion, or the chain behind tiered chat prompts.
+
+    The chain is a session of the shared one, so this attempt's calls (who answered, why others failed) are its own.
+    """
     if not escalated:
         return CompletionWriter(ctx.local, ctx.exemplars), None
-    chain = ChainModel(ctx.escalation)
+    chain = ctx.escalation.session()
     return ChatWriter(chain, ctx.exemplars), chain
 
 
-def generate(ctx: AgentContext, kind: ExerciseType, constraints: Constraints, *, seed: int, escalated: bool) -> Outcome:
+def attempt_item(
+    ctx: AgentContext, kind: ExerciseType, constraints: Constraints, *, seed: int, escalated: bool
+) -> Outcome:
     """Build one item of `kind` under the constraints; failures come back as violations, never as exceptions."""
     writer, chain = _writer(ctx, escalated)
     kit = Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local)

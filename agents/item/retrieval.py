@@ -8,10 +8,9 @@ graph alone is used and the result says so; retrieval never fails a run.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
 from agents import telemetry
 from agents.context import AgentContext
+from agents.item.retrieved import LexiconHit, Retrieved, TextHit
 from knowledge.errors import ForgeError
 from knowledge.levels import Level
 from knowledge.retrieval import CONSTRUCTIONS, DESCRIPTORS, EXEMPLARS, LEXICON, Hit, RetrievalIndex
@@ -20,27 +19,9 @@ LEXICON_HITS = 60
 GRAPH_HITS = 80
 
 
-class Retrieved(BaseModel):
-    """Ids, texts and scores of what was found, by collection, plus how it was found."""
-
-    lexicon: list[dict[str, object]] = Field(default_factory=list)
-    constructions: list[dict[str, object]] = Field(default_factory=list)
-    descriptors: list[dict[str, object]] = Field(default_factory=list)
-    exemplars: list[dict[str, object]] = Field(default_factory=list)
-    topic_nodes: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list, description="Degradations, e.g. the index being unavailable.")
-
-
-def _hit(node: str, word: str, pos: str, level: Level | None, score: float, via: str) -> dict[str, object]:
-    """One lexicon hit as stored in the state and the trace."""
-    return {
-        "id": node,
-        "word": word,
-        "pos": pos,
-        "level": str(level) if level else None,
-        "score": round(score, 4),
-        "via": via,
-    }
+def _level(value: object) -> Level | None:
+    """A document's level from its metadata (None when it has none)."""
+    return Level(str(value)) if value else None
 
 
 def _from_index(ctx: AgentContext, topic: str, level: Level, found: Retrieved) -> None:
@@ -52,13 +33,13 @@ def _from_index(ctx: AgentContext, topic: str, level: Level, found: Retrieved) -
         for hit in _query(ctx.index, LEXICON, topic, LEXICON_HITS, level):
             meta = hit.metadata
             found.lexicon.append(
-                _hit(
-                    hit.id,
-                    str(meta.get("word")),
-                    str(meta.get("pos")),
-                    Level(str(meta.get("level"))),
-                    hit.score,
-                    "index",
+                LexiconHit(
+                    id=hit.id,
+                    word=str(meta.get("word")),
+                    pos=str(meta.get("pos")),
+                    level=_level(meta.get("level")),
+                    score=round(hit.score, 4),
+                    via="index",
                 )
             )
         found.constructions = [_plain(h) for h in _query(ctx.index, CONSTRUCTIONS, topic, 8, level)]
@@ -76,39 +57,32 @@ def _query(index: RetrievalIndex, collection: str, topic: str, n: int, level: Le
         return hits
 
 
-def _plain(hit: object) -> dict[str, object]:
-    """A non-lexicon hit: id, text, level and score."""
-    meta = getattr(hit, "metadata", {})
-    return {
-        "id": getattr(hit, "id", ""),
-        "text": getattr(hit, "text", "")[:200],
-        "level": meta.get("level"),
-        "score": round(float(getattr(hit, "score", 0.0)), 4),
-    }
+def _plain(hit: Hit) -> TextHit:
+    """A non-lexicon hit: id, the start of its text, level and score."""
+    return TextHit(id=hit.id, text=hit.text[:200], level=_level(hit.metadata.get("level")), score=round(hit.score, 4))
 
 
 def _from_graph(ctx: AgentContext, topic: str, level: Level, found: Retrieved) -> None:
     """Words the graph links to the topic, at or below the level."""
     hits = ctx.graph.topics_for(topic)
     found.topic_nodes = [h.key for h in hits if h.kind in ("topic", "domain")][:10]
-    seen = {h["id"] for h in found.lexicon}
+    seen = {h.id for h in found.lexicon}
     words = [h.key for h in hits if h.kind == "word" and h.key not in seen]
     for key in words[:GRAPH_HITS]:
         node = ctx.graph.node(key)
         if node.level is not None and node.level <= level:
-            found.lexicon.append(_hit(key, node.label, str(node.attrs.get("pos", "")), node.level, 0.5, "graph"))
+            pos = str(node.attrs.get("pos", ""))
+            found.lexicon.append(LexiconHit(id=key, word=node.label, pos=pos, level=node.level, score=0.5, via="graph"))
 
 
 def _graph_extras(ctx: AgentContext, level: Level, found: Retrieved) -> None:
     """Constructions and descriptors for the level from the graph, when the index gave none."""
     if not found.constructions:
         nodes = [n for n in ctx.graph.constructions(level=level) if n.attrs.get("detector")][:8]
-        found.constructions = [{"id": n.key, "text": n.label, "level": str(n.level), "score": 0.0} for n in nodes]
+        found.constructions = [TextHit(id=n.key, text=n.label, level=n.level) for n in nodes]
     if not found.descriptors:
-        found.descriptors = [
-            {"id": n.key, "text": n.attrs.get("text", ""), "level": str(n.level), "score": 0.0}
-            for n in ctx.graph.descriptors(level=level)
-        ][:6]
+        nodes = ctx.graph.descriptors(level=level)[:6]
+        found.descriptors = [TextHit(id=n.key, text=str(n.attrs.get("text", "")), level=n.level) for n in nodes]
 
 
 def retrieve(ctx: AgentContext, topic: str, level: Level) -> Retrieved:

@@ -11,22 +11,11 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
-from knowledge import aci as aci_module
-from knowledge.items import Item, Violation, ViolationKind
+from knowledge.items import Item
 from knowledge.levels import Level
 from knowledge.validators import validate as structural_violations
+from knowledge.violations import Violation
 
-_KINDS: dict[str, ViolationKind] = {
-    "word_above_level": "vocabulary",
-    "unknown_word": "vocabulary",
-    "too_many_words_above": "vocabulary",
-    "construction_above_level": "grammar",
-    "missing_construction": "missing_construction",
-    "too_easy": "length",
-    "too_hard": "length",
-    "not_english": "safety",
-    "not_judged": "length",
-}
 _ADVISORY_FOR_SENTENCES = frozenset({"too_easy", "too_hard"})
 
 
@@ -45,23 +34,11 @@ class Verdict(BaseModel):
         return [v for v in self.violations if v.blocking]
 
 
-def _aci_violation(v: aci_module.Violation, sentence_type: bool) -> Violation:
-    """An ACI violation in the item's violation shape, keeping its evidence."""
-    blocking = v.severity == "error" and not (sentence_type and v.kind in _ADVISORY_FOR_SENTENCES)
-    evidence = {
-        "aci_kind": v.kind,
-        "node": v.node,
-        "level": str(v.level) if v.level else None,
-        "source": v.source,
-        "text": v.text,
-        "suggestions": [s.word for s in v.suggestions],
-    }
-    return Violation(
-        kind=_KINDS.get(v.kind, "vocabulary"),
-        message=v.message,
-        evidence={k: x for k, x in evidence.items() if x},
-        blocking=blocking,
-    )
+def _for_item(v: Violation, sentence_type: bool) -> Violation:
+    """An ACI violation as the item's verdict counts it: too easy / too hard is advice for one-sentence types."""
+    if v.blocking and sentence_type and v.kind in _ADVISORY_FOR_SENTENCES:
+        return v.model_copy(update={"severity": "warning"})
+    return v
 
 
 def validate_item(ctx: AgentContext, item: Item, level: Level, required: list[str] | None = None) -> Verdict:
@@ -69,7 +46,7 @@ def validate_item(ctx: AgentContext, item: Item, level: Level, required: list[st
     structural = structural_violations(item, ctx.checker.lexicon)
     report = ctx.checker.check(item.learner_text(), level, required=required or ())
     sentence_type = item.type != "reading"
-    aligned = [_aci_violation(v, sentence_type) for v in report.violations]
+    aligned = [_for_item(v, sentence_type) for v in report.violations]
     violations = structural + aligned
     blocking = [v for v in violations if v.blocking]
     within = report.above_level_share <= ctx.policy.max_above_share
@@ -85,7 +62,5 @@ def validate_item(ctx: AgentContext, item: Item, level: Level, required: list[st
 
 def feedback_words(verdict: Verdict) -> list[str]:
     """Words the next attempt should avoid: those the ACI flagged as above the level."""
-    found = [
-        str(v.evidence.get("text")) for v in verdict.violations if v.kind == "vocabulary" and v.evidence.get("text")
-    ]
+    found = [v.text for v in verdict.violations if v.category == "vocabulary" and v.text]
     return list(dict.fromkeys(w for w in found if w and " " not in w))[:10]

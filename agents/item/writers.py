@@ -45,7 +45,7 @@ class TextSpec(BaseModel):
 
 
 @dataclass
-class Draft:
+class WrittenDraft:
     """One piece of text a model wrote, with the call that produced it (for accounting and traces)."""
 
     text: str
@@ -69,15 +69,15 @@ class Writer(Protocol):
     model: ChatModel
     stats: WriterStats
 
-    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Up to n candidate sentences for the spec (fewer if calls fail)."""
         ...
 
-    def text(self, spec: TextSpec, seed: int) -> Draft:
+    def text(self, spec: TextSpec, seed: int) -> WrittenDraft:
         """One short text for the spec."""
         ...
 
-    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Up to n candidate short meanings of the spec's word."""
         ...
 
@@ -91,7 +91,7 @@ class CompletionWriter:
         self.temperature = temperature
         self.stats = WriterStats()
 
-    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Sample n completions with different seeds and example orders."""
         # One prompt for every candidate of a call, so its prefix stays in llama.cpp's KV cache; seeds vary.
         examples = self.exemplars.sentences_for(spec.level, spec.pos, k=4, offset=seed)
@@ -106,7 +106,7 @@ class CompletionWriter:
             drafts.append(self._call(text, options))
         return [d for d in drafts if d.text]
 
-    def text(self, spec: TextSpec, seed: int) -> Draft:
+    def text(self, spec: TextSpec, seed: int) -> WrittenDraft:
         """Continue exemplar texts at the level with a new title and the first words of the topic."""
         prompt = load_prompt("reading_text")
         examples = [e.model_dump() for e in self.exemplars.texts_for(spec.level)]
@@ -121,7 +121,7 @@ class CompletionWriter:
         )
         return self._call(rendered, options, clean=_titled)
 
-    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Sample n short meanings after exemplar meanings at the level."""
         prompt = load_prompt("definition")
         examples = [e.model_dump() for e in self.exemplars.definitions_for(spec.level)]
@@ -134,16 +134,16 @@ class CompletionWriter:
             drafts.append(self._call(rendered, options, clean=clean_meaning))
         return [d for d in drafts if d.text]
 
-    def _call(self, prompt: str, options: GenerationOptions, clean: Callable[[str], str] | None = None) -> Draft:
+    def _call(self, prompt: str, options: GenerationOptions, clean: Callable[[str], str] | None = None) -> WrittenDraft:
         """One completion; a model error becomes an empty draft with the error recorded."""
         self.stats.calls += 1
         try:
             result = self.model.complete(prompt, options=options)
         except ModelError as exc:
             self.stats.errors.append(f"{exc.kind}: {exc}")
-            return Draft(text="", model=self.model.id, error=f"{exc.kind}: {exc}")
+            return WrittenDraft(text="", model=self.model.id, error=f"{exc.kind}: {exc}")
         self.stats.model_s += result.latency_s
-        return Draft(text=(clean or clean_sentence)(result.text), model=self.model.id, call=result)
+        return WrittenDraft(text=(clean or clean_sentence)(result.text), model=self.model.id, call=result)
 
 
 # The output schemas carry no length limits: Ollama and llama.cpp turn a schema into a grammar, and a long
@@ -194,7 +194,7 @@ class ChatWriter:
         self.exemplars = exemplars or Exemplars.load()
         self.stats = WriterStats()
 
-    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def sentences(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Ask n times (different seeds) for one sentence as JSON."""
         prompt = load_prompt("sentence")
         values = {
@@ -211,7 +211,7 @@ class ChatWriter:
         drafts = [self._call(messages, _SentenceOut, seed + i) for i in range(n)]
         return [d for d in drafts if d.text]
 
-    def text(self, spec: TextSpec, seed: int) -> Draft:
+    def text(self, spec: TextSpec, seed: int) -> WrittenDraft:
         """Ask for a titled short text as JSON."""
         prompt = load_prompt("reading_text")
         values = {
@@ -225,7 +225,7 @@ class ChatWriter:
         messages = [Message.system(prompt.render_system(**values)), Message.user(prompt.render_user(**values))]
         return self._call(messages, _TextOut, seed, max_tokens=800)
 
-    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[Draft]:
+    def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Ask n times for a short meaning as JSON."""
         prompt = load_prompt("definition")
         values = {
@@ -239,7 +239,7 @@ class ChatWriter:
         drafts = [self._call(messages, _MeaningOut, seed + i) for i in range(n)]
         return [d for d in drafts if d.text]
 
-    def _call(self, messages: list[Message], schema: type[BaseModel], seed: int, max_tokens: int = 400) -> Draft:
+    def _call(self, messages: list[Message], schema: type[BaseModel], seed: int, max_tokens: int = 400) -> WrittenDraft:
         """One chat call with a JSON schema; a model error becomes an empty draft with the error recorded."""
         self.stats.calls += 1
         options = GenerationOptions(max_tokens=max_tokens, temperature=0.7, seed=seed)
@@ -247,9 +247,9 @@ class ChatWriter:
             result = self.model.chat(messages, options=options, schema=schema)
         except ModelError as exc:
             self.stats.errors.append(f"{exc.kind}: {exc}")
-            return Draft(text="", model=self.model.id, error=f"{exc.kind}: {exc}")
+            return WrittenDraft(text="", model=self.model.id, error=f"{exc.kind}: {exc}")
         self.stats.model_s += result.latency_s
-        return Draft(text=_draft_text(result.parsed), model=self.model.id, call=result)
+        return WrittenDraft(text=_draft_text(result.parsed), model=self.model.id, call=result)
 
 
 _QUOTES = "\"'“”‘’"

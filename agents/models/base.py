@@ -12,7 +12,8 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -89,6 +90,28 @@ class GenerationOptions(BaseModel):
     logprobs: int | None = Field(default=None, ge=0, le=20, description="Return this many top log-probs per token.")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModelRequest:
+    """Everything one chat call asks of a model: the messages, the options, and the schema or tools to use.
+
+    The one request object every backend's `_chat` receives (as pydantic-ai's `ModelRequestParameters`).
+    """
+
+    messages: list[Message]
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    #: JSON schema (or pydantic model) the reply must match; the result's `parsed` then holds it.
+    schema: Schema | None = None
+    #: Tools the model may call.
+    tools: list[ToolSpec] = field(default_factory=list)
+    #: 'auto' (model decides), 'required', 'none' or the name of the tool it must call; None means 'auto'.
+    tool_choice: ToolChoice | None = None
+
+    @property
+    def output_type(self) -> str:
+        """'json' when a schema is requested, else 'text' (`gen_ai.output.type`)."""
+        return "json" if self.schema is not None else "text"
+
+
 class ChatResult(BaseModel):
     """What one model call produced, with the accounting every trace and benchmark needs."""
 
@@ -133,8 +156,9 @@ class Availability(BaseModel):
 class ChatModel(ABC):
     """A chat model resolved from a string such as 'llamacpp:smollm2-135m' or 'ollama:qwen2.5:7b-instruct'.
 
-    Backends implement `_chat` (and `_complete` if they can); the public methods add one GenAI-convention span per
-    call with model, usage, latency and time to first token, so every backend is traced the same way.
+    Backends implement `_chat(request)`, which receives one `ModelRequest` (and `_complete` if they can); the public
+    methods (`chat`, `request`, `complete`, `score`) add one GenAI-convention span per call with model, usage, latency
+    and time to first token, so every backend is traced the same way.
     """
 
     #: The string this model was resolved from.
@@ -144,6 +168,10 @@ class ChatModel(ABC):
     #: The model name the backend is asked for (`gen_ai.request.model`).
     model_name: str
     capabilities: Capabilities
+
+    #: Whether `request` opens the GenAI client span. A composite model (the escalation chain) opens its own agent
+    #: span instead and leaves the client spans to the models it calls.
+    client_span: ClassVar[bool] = True
 
     def chat(
         self,
@@ -157,14 +185,27 @@ class ChatModel(ABC):
         """Send one chat turn; with `schema` the text is JSON matching it, with `tools` the model may call them.
 
         `tool_choice` is 'auto' (model decides), 'required' (must call some tool) or a tool name (must call it).
-        Raises a `ModelError` subclass when the call fails.
+        Raises a `ModelError` subclass when the call fails. (A shorthand for `request(ModelRequest(...))`.)
         """
-        opts = options or GenerationOptions()
-        with self._span("chat", opts, output_type="json" if schema is not None else "text") as span:
-            telemetry.set_content(span, {telemetry.INPUT_MESSAGES: _otel_messages(messages)})
-            if tools:
-                telemetry.set_attrs(span, {telemetry.TOOL_DEFINITIONS: [t.model_dump() for t in tools]})
-            result = self._chat(list(messages), opts, schema, list(tools or []), tool_choice)
+        return self.request(
+            ModelRequest(
+                messages=list(messages),
+                options=options or GenerationOptions(),
+                schema=schema,
+                tools=list(tools or []),
+                tool_choice=tool_choice,
+            )
+        )
+
+    def request(self, request: ModelRequest) -> ChatResult:
+        """Send one chat request (see `chat`), traced with one GenAI client span."""
+        if not self.client_span:
+            return self._chat(request)
+        with self._span("chat", request.options, output_type=request.output_type) as span:
+            telemetry.set_content(span, {telemetry.INPUT_MESSAGES: _otel_messages(request.messages)})
+            if request.tools:
+                telemetry.set_attrs(span, {telemetry.TOOL_DEFINITIONS: [t.model_dump() for t in request.tools]})
+            result = self._chat(request)
             _record_result(span, result)
             return result
 
@@ -179,14 +220,7 @@ class ChatModel(ABC):
             return result
 
     @abstractmethod
-    def _chat(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> ChatResult:
+    def _chat(self, request: ModelRequest) -> ChatResult:
         """Backend-specific chat call (see `chat`)."""
 
     def _complete(self, prompt: str, options: GenerationOptions) -> ChatResult:

@@ -1,13 +1,15 @@
 """The escalation chain: try models in order, record why each one failed, return the first usable answer.
 
-In the spirit of pydantic-ai's `models/fallback.py` (fall back on given exceptions or on a failed response check),
-but every attempt is recorded (model, error kind and message, latency, backend tries) and handed back with the result,
-or carried by `AllModelsFailed` when nothing worked. Each attempt is a span event (and each failover a decision with
-its reason) on one `invoke_agent escalation_chain` span; the models' own `chat` spans are its children.
+In the spirit of pydantic-ai's `models/fallback.py`: the chain is itself a `ChatModel` (as `FallbackModel` is a
+model) and falls back on given exceptions or on a failed response check; but every attempt is recorded (model, error
+kind and message, latency, backend tries) in a `ChainCall`, or carried by `AllModelsFailed` when nothing worked. Each
+attempt is a span event (and each failover a decision with its reason) on one `invoke_agent escalation_chain` span;
+the models' own `chat` spans are its children.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,16 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents import telemetry
-from agents.models.base import (
-    Availability,
-    ChatModel,
-    ChatResult,
-    GenerationOptions,
-    Message,
-    Schema,
-    ToolChoice,
-    ToolSpec,
-)
+from agents.models.base import Availability, Capabilities, ChatModel, ChatResult, ModelRequest
 from agents.models.errors import (
     ErrorKind,
     InvalidModelOutput,
@@ -53,20 +46,20 @@ class ChainAttempt(BaseModel):
     tries: int = Field(default=1, description="Backend attempts made for this model (1 + retries).")
 
 
-class ChainResult(BaseModel):
-    """The first usable answer and every attempt that led to it."""
+class ChainCall(BaseModel):
+    """One request sent along the chain: every model tried, in order, and the answer if one was usable."""
 
-    result: ChatResult
-    attempts: list[ChainAttempt]
+    attempts: list[ChainAttempt] = Field(default_factory=list)
+    result: ChatResult | None = Field(default=None, description="The usable answer; None if every model failed.")
 
     @property
-    def model(self) -> str:
-        """Id of the model that answered."""
-        return self.result.model
+    def model(self) -> str | None:
+        """Id of the model that answered, if one did."""
+        return self.result.model if self.result is not None else None
 
     @property
     def escalated(self) -> bool:
-        """Whether a model other than the first one answered."""
+        """Whether a model other than the first one was tried."""
         return len(self.attempts) > 1
 
 
@@ -86,8 +79,18 @@ class AllModelsFailed(ModelUnavailable):
         self.chain_attempts = chain_attempts
 
 
-class EscalationChain:
-    """Models tried in order on the same request until one gives a usable answer."""
+class EscalationChain(ChatModel):
+    """Models tried in order on the same request until one gives a usable answer; itself a `ChatModel`.
+
+    As a model (`chat`, `request`) it returns the first usable answer or raises `AllModelsFailed`; `call` returns the
+    whole `ChainCall` instead. One chain is shared by the process, so it keeps no records itself: `session()` gives a
+    view of it for one piece of work (an item attempt, a tutor reply) that keeps the `ChainCall` of each of its
+    requests, so the work can say which model answered and why the others failed, and records never mix between
+    requests or threads. It opens no client span of its own: its `invoke_agent` span holds its models' spans.
+    """
+
+    backend = "chain"
+    client_span = False
 
     def __init__(
         self,
@@ -99,6 +102,18 @@ class EscalationChain:
         self.models = list(models)
         self.escalate_on = escalate_on
         self.check = check
+        self.id = "chain:" + ",".join(self.ids)
+        self.model_name = self.id
+        # Any model may be the one that answers, so the chain promises only what all of them can do.
+        every = [m.capabilities for m in self.models]
+        self.capabilities = Capabilities(
+            tools=bool(every) and all(c.tools for c in every),
+            json_schema=bool(every) and all(c.json_schema for c in every),
+            completion=False,
+            logprobs=bool(every) and all(c.logprobs for c in every),
+        )
+        #: The calls made through this view; None on a shared chain (see `session`).
+        self.calls: list[ChainCall] | None = None
 
     @classmethod
     def from_specs(cls, specs: Sequence[str], registry: ModelRegistry, **kwargs: Any) -> EscalationChain:
@@ -110,21 +125,49 @@ class EscalationChain:
         """The ids of the models, in order."""
         return [m.id for m in self.models]
 
-    def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        options: GenerationOptions | None = None,
-        schema: Schema | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: ToolChoice | None = None,
-    ) -> ChainResult:
-        """Send the chat to each model in turn; return the first usable answer with the attempts, or raise.
+    def session(self) -> EscalationChain:
+        """The same chain (same models, same rules) keeping the record of every call made through it."""
+        view = copy.copy(self)
+        view.calls = []
+        return view
+
+    @property
+    def attempts(self) -> list[ChainAttempt]:
+        """Every attempt of this session's calls, in order (none on a shared chain)."""
+        return [a for c in self.calls or [] for a in c.attempts]
+
+    @property
+    def answered_by(self) -> str | None:
+        """The model that gave this session's last usable answer, if any did."""
+        return next((c.model for c in reversed(self.calls or []) if c.model is not None), None)
+
+    def failures(self) -> list[str]:
+        """Why models failed in this session's calls, one line each: 'model: error type: message'."""
+        return [f"{a.model}: {a.error_type}: {a.message}" for a in self.attempts if not a.ok]
+
+    def call(self, request: ModelRequest) -> ChainCall:
+        """Send the request to each model in turn; the first usable answer with every attempt, or raise.
 
         Raises `AllModelsFailed` (with every attempt) when no model answers usably; an error not in `escalate_on`
         (by default `ModelBug`, our own mistake) is raised at once.
         """
-        attempts: list[ChainAttempt] = []
+        record = self._new_record()
+        self._run(request, record)
+        return record
+
+    def _chat(self, request: ModelRequest) -> ChatResult:
+        return self._run(request, self._new_record())
+
+    def _new_record(self) -> ChainCall:
+        """An empty record for one call, kept by a session."""
+        record = ChainCall()
+        if self.calls is not None:
+            self.calls.append(record)
+        return record
+
+    def _run(self, request: ModelRequest, record: ChainCall) -> ChatResult:
+        """Try the models in order, adding each attempt to the record as it ends."""
+        attempts = record.attempts
         attrs = {
             telemetry.OPERATION: "invoke_agent",
             telemetry.AGENT_NAME: "escalation_chain",
@@ -134,7 +177,7 @@ class EscalationChain:
             for model in self.models:
                 start = time.perf_counter()
                 try:
-                    result = model.chat(messages, options=options, schema=schema, tools=tools, tool_choice=tool_choice)
+                    result = model.request(request)
                     self._accept(model, result)
                 except self.escalate_on as exc:
                     attempts.append(_failed(model, exc, time.perf_counter() - start))
@@ -151,8 +194,9 @@ class EscalationChain:
                 )
                 span.add_event("forge.escalation.attempt", _event_attrs(attempts[-1]))
                 telemetry.set_attrs(span, {"forge.chain.selected": model.id, "forge.chain.tried": len(attempts)})
-                return ChainResult(result=result, attempts=attempts)
-            raise AllModelsFailed(attempts)
+                record.result = result
+                return result
+            raise AllModelsFailed(list(attempts))
 
     def _accept(self, model: ChatModel, result: ChatResult) -> None:
         """Apply the response check; an unacceptable answer counts as invalid output of that model."""
@@ -160,8 +204,17 @@ class EscalationChain:
         if reason:
             raise InvalidModelOutput(f"{model.id}: answer rejected: {reason}", model=model.id, attempts=result.attempts)
 
-    def availability(self) -> list[Availability]:
-        """Every model's availability, in chain order (cheap: each backend's quick check)."""
+    def availability(self) -> Availability:
+        """Reachable if any model of the chain is (cheap: each backend's quick check)."""
+        states = self.model_availability()
+        return Availability(
+            model=self.id,
+            reachable=any(s.reachable for s in states),
+            detail="; ".join(f"{s.model}: {s.detail}" for s in states) or "the chain has no models",
+        )
+
+    def model_availability(self) -> list[Availability]:
+        """Every model's availability, in chain order."""
         return [_availability(m) for m in self.models]
 
     def first_reachable(self) -> ChatModel | None:

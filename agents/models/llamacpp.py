@@ -29,10 +29,9 @@ from agents.models.base import (
     ChatResult,
     GenerationOptions,
     Message,
-    Schema,
+    ModelRequest,
     Stopwatch,
     ToolCall,
-    ToolChoice,
     ToolSpec,
     Usage,
     grammar_schema,
@@ -185,18 +184,12 @@ class LlamaCppModel(ChatModel):
         """Load the weights now rather than on the first call."""
         self._instance(None)
 
-    def _chat(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> ChatResult:
+    def _chat(self, request: ModelRequest) -> ChatResult:
+        options, schema = request.options, request.schema
         loaded = self._instance(options.level)
-        if tools and tool_choice != "none":
-            return self._tool_call(loaded, messages, options, tools, tool_choice or "auto")
-        prompt = self._render(loaded, messages)
+        if request.tools and request.tool_choice != "none":
+            return self._tool_call(loaded, request.messages, options, request.tools, request.tool_choice or "auto")
+        prompt = self._render(loaded, request.messages)
         grammar = _grammar(grammar_schema(schema)) if schema is not None else None
         result = self._generate(loaded, prompt, options, grammar)
         if schema is not None:

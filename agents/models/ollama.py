@@ -34,6 +34,7 @@ from agents.models.base import (
     ChatResult,
     GenerationOptions,
     Message,
+    ModelRequest,
     Schema,
     Stopwatch,
     ToolCall,
@@ -132,38 +133,28 @@ class OllamaModel(ChatModel):
                 self._clients[key] = ollama.Client(host=self.config.host, timeout=timeout)
             return self._clients[key]
 
-    def _chat(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> ChatResult:
-        request = self._prepare(messages, options, schema, tools, tool_choice)
+    def _chat(self, request: ModelRequest) -> ChatResult:
+        wire = self._prepare(request)
         watch = Stopwatch()
-        reply, attempts = self._with_retries(request, options.timeout_s or self.config.timeout_s)
-        return self._result(reply, request, watch, attempts)
+        reply, attempts = self._with_retries(wire, request.options.timeout_s or self.config.timeout_s)
+        return self._result(reply, wire, watch, attempts)
 
-    def _prepare(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> _Request:
+    def _prepare(self, request: ModelRequest) -> _Request:
         """Map our messages, options, schema and tools to the client's arguments."""
-        offered, must_call, instruction = _tool_plan(tools, tool_choice, self.id)
-        wire = _ollama_messages(messages)
+        offered, must_call, instruction = _tool_plan(request.tools, request.tool_choice, self.id)
+        wire = _ollama_messages(request.messages)
         if instruction:
             wire = _with_instruction(wire, instruction)
-        kwargs: dict[str, Any] = {"model": self.model_name, "messages": wire, "options": _ollama_options(options)}
-        if schema is not None:
-            kwargs["format"] = grammar_schema(schema)
+        kwargs: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": wire,
+            "options": _ollama_options(request.options),
+        }
+        if request.schema is not None:
+            kwargs["format"] = grammar_schema(request.schema)
         if offered:
             kwargs["tools"] = [_ollama_tool(t) for t in offered]
-        return _Request(kwargs, schema, {t.name for t in offered}, must_call)
+        return _Request(kwargs, request.schema, {t.name for t in offered}, must_call)
 
     def _with_retries(self, request: _Request, budget_s: float) -> tuple[_Reply, int]:
         """Run attempts until one succeeds, a failure is not worth retrying, or the retries are used up."""

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from agents.models.base import ChatModel
 from agents.models.errors import ModelError
-from knowledge.learner_errors import FAMILY, Candidate, ErrorFamily, ErrorType, apply, find_candidates
+from knowledge.learner_errors import FAMILY, ErrorCandidate, ErrorFamily, ErrorType, apply, find_candidates
 from knowledge.nlp import sentence_spans
 
 #: Rules precise enough to report without the model's confirmation (used when no scorer is available).
@@ -76,7 +76,9 @@ class ErrorDetector:
         detection.corrected = apply(text, [(e.span, e.suggestion) for e in detection.errors])
         return detection
 
-    def _judge(self, sentence: str, offset: int, found: list[Candidate], detection: Detection) -> list[LearnerError]:
+    def _judge(
+        self, sentence: str, offset: int, found: list[ErrorCandidate], detection: Detection
+    ) -> list[LearnerError]:
         """The candidates of one sentence that the model confirms (or the reliable ones without a model)."""
         certain = [_error(c, c.suggestions[0], None, checked=False) for c in found if c.certain]
         rest = [c for c in found if not c.certain]
@@ -94,7 +96,7 @@ class ErrorDetector:
         finally:
             detection.model_s += time.perf_counter() - start
 
-    def _scored(self, sentence: str, offset: int, found: list[Candidate]) -> list[LearnerError]:
+    def _scored(self, sentence: str, offset: int, found: list[ErrorCandidate]) -> list[LearnerError]:
         """Two rounds of scoring: each candidate alone, then the rest again with the first round's fixes applied.
 
         The second round catches errors that only look wrong once another is fixed ("Yesterday I go ... and play":
@@ -108,7 +110,7 @@ class ErrorDetector:
         return sorted(kept, key=lambda e: e.span)
 
     def _round(
-        self, sentence: str, offset: int, fixed: list[LearnerError], found: list[Candidate]
+        self, sentence: str, offset: int, fixed: list[LearnerError], found: list[ErrorCandidate]
     ) -> list[LearnerError]:
         """Score the sentence (with `fixed` applied) and one variant per suggestion; keep winning candidates."""
         base = [((e.span[0] - offset, e.span[1] - offset), e.suggestion) for e in fixed]
@@ -133,7 +135,7 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _limit(found: Sequence[Candidate]) -> list[Candidate]:
+def _limit(found: Sequence[ErrorCandidate]) -> list[ErrorCandidate]:
     """At most MAX_VARIANTS suggestions in all, confusable-word candidates last."""
     ordered = sorted(found, key=lambda c: c.rule == "word_choice.confusable")
     kept, total = [], 0
@@ -145,14 +147,14 @@ def _limit(found: Sequence[Candidate]) -> list[Candidate]:
     return kept
 
 
-def _reliable(found: Sequence[Candidate]) -> list[LearnerError]:
+def _reliable(found: Sequence[ErrorCandidate]) -> list[LearnerError]:
     """Candidates from rules precise enough on their own, with their first suggestion."""
     kept = [c for c in found if c.rule in RELIABLE_RULES]
     kept += [c for c in found if c.rule == "spelling.edit_distance" and len(c.suggestions) == 1]
     return [_error(c, c.suggestions[0], None, checked=False) for c in sorted(kept, key=lambda c: c.span)]
 
 
-def _error(candidate: Candidate, suggestion: str, gain: float | None, *, checked: bool) -> LearnerError:
+def _error(candidate: ErrorCandidate, suggestion: str, gain: float | None, *, checked: bool) -> LearnerError:
     """A reported error from a candidate and the suggestion chosen for it."""
     return LearnerError(
         span=candidate.span,

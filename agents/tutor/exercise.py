@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from agents.tutor.learner import LearnerModel, recent_count
 from agents.tutor.policy import TutorPolicy
-from knowledge.items import ExerciseType
+from knowledge.items import ErrorCorrectionItem, ExerciseType, GapFillItem, MatchingItem, ReadingItem, parse_item
 from knowledge.learner_errors import ErrorType
 from knowledge.levels import Level
 from knowledge.lexicon import Lexicon
@@ -162,16 +162,7 @@ def words_topic(words: Sequence[str], lexicon: Lexicon | None = None) -> str:
 
 def expected_answers(pending: PendingExercise) -> list[str]:
     """What counts as a right answer: the answer, accepted alternatives, the correction or corrected sentence."""
-    item = pending.item
-    found: list[str] = []
-    for key in ("answer", "correction"):
-        value = item.get(key)
-        if isinstance(value, str):
-            found.append(value)
-    accepted = item.get("accepted_answers")
-    if isinstance(accepted, list):
-        found += [a for a in accepted if isinstance(a, str)]
-    return list(dict.fromkeys(found))
+    return parse_item(pending.item).expected_answers()
 
 
 def _normal(text: str) -> str:
@@ -192,7 +183,7 @@ def looks_like_answer(pending: PendingExercise, message: str) -> bool:
     expected = [_normal(a) for a in expected_answers(pending) if _normal(a)]
     if any(a == said or (len(words) <= MAX_ANSWER_WORDS and " " in a and f" {a} " in f" {said} ") for a in expected):
         return True
-    stem = set(_normal(str(pending.item.get("stem", ""))).split())
+    stem = set(_normal(parse_item(pending.item).key_text()).split())
     return pending.type == "error_correction" and bool(stem) and len(stem & set(words)) >= 0.6 * len(stem)
 
 
@@ -201,7 +192,8 @@ def grade(pending: PendingExercise, message: str) -> Grade:
     said = _normal(message)
     expected = expected_answers(pending)
     right = any(_matches(said, _normal(a), pending.type) for a in expected if _normal(a))
-    shown = str(pending.item.get("correction") or pending.item.get("answer") or (expected[0] if expected else ""))
+    item = parse_item(pending.item)
+    shown = item.correction if isinstance(item, ErrorCorrectionItem) else expected[0] if expected else ""
     feedback = f'Yes, "{shown}" is right!' if right else f'Not quite: the answer is "{shown}".'
     return Grade(correct=right, expected=shown, given=message.strip()[:200], feedback=feedback)
 
@@ -214,15 +206,12 @@ def _matches(said: str, answer: str, kind: str) -> bool:
     return kind in ("error_correction", "open_gap", "gap_fill") and len(words) <= 3 and answer in words
 
 
-def render_exercise(item: dict[str, Any]) -> str:
+def render_exercise(fields: Mapping[str, Any]) -> str:
     """An exercise as the learner sees it: instructions, the task and the options, without the answer."""
-    lines = [str(item.get("instructions", ""))]
-    if item.get("stem"):
-        lines.append(str(item["stem"]))
-    options = item.get("options")
-    if isinstance(options, list) and options:
-        lines.append("Options: " + " / ".join(str(o) for o in options))
-    if isinstance(item.get("words"), list):
-        lines.append("Words: " + ", ".join(str(w) for w in item["words"]))
+    item = parse_item(fields)
+    lines = [item.instructions, "" if isinstance(item, MatchingItem | ReadingItem) else item.stem]
+    if isinstance(item, GapFillItem | MatchingItem) and item.options:
+        lines.append("Options: " + " / ".join(item.options))
+    if isinstance(item, MatchingItem):
+        lines.append("Words: " + ", ".join(item.words))
     return "\n".join(line for line in lines if line)
-

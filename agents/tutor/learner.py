@@ -115,7 +115,7 @@ class WordCard(BaseModel):
     @property
     def key(self) -> str:
         """The card's key in `LearnerModel.words` ('lemma|pos')."""
-        return word_key(self.word, self.pos)
+        return card_key(self.word, self.pos)
 
 
 class ExerciseRecord(BaseModel):
@@ -253,7 +253,7 @@ def recent_count(stat: ErrorStat, turn: int, window: int) -> int:
 # --- words ----------------------------------------------------------------------------------------------------
 
 
-def word_key(lemma: str, pos: str) -> str:
+def card_key(lemma: str, pos: str) -> str:
     """The key of a word card."""
     return f"{lemma.lower()}|{pos}"
 
@@ -264,13 +264,13 @@ def tracked_words(words: Iterable[WordEvidence]) -> list[WordEvidence]:
     for word in words:
         if word.kind != "listed" or word.pos not in _CONTENT_POS or word.lemma.lower() in _UNTRACKED:
             continue
-        found.setdefault(word_key(word.lemma, word.pos), word)
+        found.setdefault(card_key(word.lemma, word.pos), word)
     return list(found.values())
 
 
 def use_word(cards: dict[str, WordCard], lemma: str, pos: str, level: Level | None, now: datetime) -> None:
     """The learner used a word correctly: a new card, a promotion if it was due, or just the use counted."""
-    key = word_key(lemma, pos)
+    key = card_key(lemma, pos)
     card = cards.get(key)
     if card is None:
         cards[key] = WordCard(word=lemma, pos=pos, level=level, box=1, due=now + LEITNER_INTERVALS[1],
@@ -287,7 +287,7 @@ def use_word(cards: dict[str, WordCard], lemma: str, pos: str, level: Level | No
 
 def miss_word(cards: dict[str, WordCard], lemma: str, pos: str, level: Level | None, now: datetime) -> None:
     """The learner got a word wrong: back to box 1 (a new card if it was not there)."""
-    key = word_key(lemma, pos)
+    key = card_key(lemma, pos)
     card = cards.get(key)
     base = card or WordCard(word=lemma, pos=pos, level=level, due=now, first_seen=now, last_seen=now)
     cards[key] = base.model_copy(

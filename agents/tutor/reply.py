@@ -24,7 +24,6 @@ import time
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
-from agents.item.escalation import ChainModel
 from agents.models.base import ChatModel, GenerationOptions, Message
 from agents.models.errors import ModelError
 from agents.tutor.policy import TutorPolicy
@@ -67,7 +66,7 @@ _FALLBACKS = ("Can you tell me more about {noun}?", "What else can you tell me a
 _GENERIC_FALLBACK = "Can you tell me more?"
 
 
-class Draft(BaseModel):
+class ReplyDraft(BaseModel):
     """One follow-up written by a model, with its cost and any error."""
 
     text: str
@@ -100,7 +99,7 @@ def _examples(level: Level) -> list[dict[str, str]]:
     return [{"learner": a, "teacher": b} for a, b in EXAMPLES[band(level)]]
 
 
-def write_local(model: ChatModel, message: str, level: Level, seed: int, attempt: int) -> Draft:
+def write_local(model: ChatModel, message: str, level: Level, seed: int, attempt: int) -> ReplyDraft:
     """One follow-up from the local model by few-shot completion (an empty draft with the error if it fails)."""
     prompt = load_prompt("tutor_reply").render_completion(examples=_examples(level), message=_one_line(message))
     options = GenerationOptions(max_tokens=40, temperature=0.7, stop=_STOP, seed=seed, repeat_penalty=1.1)
@@ -108,16 +107,16 @@ def write_local(model: ChatModel, message: str, level: Level, seed: int, attempt
     try:
         result = model.complete(prompt, options=options)
     except ModelError as exc:
-        return Draft(text="", model=model.id, attempt=attempt, model_s=time.perf_counter() - start,
-                     error=f"{exc.kind}: {exc}")  # fmt: skip
-    return Draft(text=clean(result.text), model=model.id, attempt=attempt, model_s=time.perf_counter() - start)
+        return ReplyDraft(text="", model=model.id, attempt=attempt, model_s=time.perf_counter() - start,
+                          error=f"{exc.kind}: {exc}")  # fmt: skip
+    return ReplyDraft(text=clean(result.text), model=model.id, attempt=attempt, model_s=time.perf_counter() - start)
 
 
 def write_escalated(
     ctx: AgentContext, message: str, level: Level, avoid: list[str], seed: int, attempt: int, timeout_s: float
-) -> Draft:  # fmt: skip
+) -> ReplyDraft:  # fmt: skip
     """One follow-up from the escalation chain (tiered chat prompt, JSON); failures come back as an empty draft."""
-    chain = ChainModel(ctx.escalation)
+    chain = ctx.escalation.session()
     prompt = load_prompt("tutor_reply")
     values = {"level": level.value, "level_note": ctx.exemplars.note(level), "avoid": avoid,
               "examples": _examples(level), "message": _one_line(message)}  # fmt: skip
@@ -127,11 +126,12 @@ def write_escalated(
     try:
         result = chain.chat(messages, options=options, schema=_ReplyOut)
     except ModelError as exc:
-        return Draft(text="", model=chain.id, escalated=True, attempt=attempt, model_s=time.perf_counter() - start,
-                     error=f"{exc.kind}: {exc}")  # fmt: skip
+        return ReplyDraft(text="", model=chain.id, escalated=True, attempt=attempt, model_s=time.perf_counter() - start,
+                          error=f"{exc.kind}: {exc}")  # fmt: skip
     text = result.parsed.reply if isinstance(result.parsed, _ReplyOut) and len(result.parsed.reply.strip()) >= 3 else ""
     model = chain.answered_by or chain.id
-    return Draft(text=clean(text), model=model, escalated=True, attempt=attempt, model_s=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return ReplyDraft(text=clean(text), model=model, escalated=True, attempt=attempt, model_s=seconds)
 
 
 class _ReplyOut(BaseModel):

@@ -28,7 +28,6 @@ from graphs.item.graph import run_item
 from graphs.item.state import MAX_USED_WORDS, ItemRequest, ItemResult
 from graphs.turns import Turn, utc_now
 from knowledge.errors import UserInputError
-from knowledge.items import taught_words
 
 
 class ExerciseNodes:
@@ -94,7 +93,7 @@ class ExerciseNodes:
     ) -> tuple[SessionItem | None, str]:
         """One item for a slot from the item graph; a second try if it repeats an item already in the set."""
         why = ""
-        used = [w for i in current.items for w in taught_words({"type": i.type, **i.fields})][-MAX_USED_WORDS:]
+        used = [w for i in current.items for w in i.item.taught_words()][-MAX_USED_WORDS:]
         for attempt in range(2):
             request = ItemRequest(level=slot.level, topic=slot.topic, type=slot.type, seed=seed + attempt,
                                   session_id=session_id or None, used_words=used)
@@ -156,8 +155,8 @@ def _changed(before: ExerciseSet, after: ExerciseSet) -> bool:
 
 def _repeats(item: SessionItem, current: ExerciseSet) -> bool:
     """Whether an item's text is already in the set."""
-    key = item.fields.get("stem") or item.fields.get("text")
-    return key is not None and any((i.fields.get("stem") or i.fields.get("text")) == key for i in current.items)
+    key = item.item.key_text()
+    return bool(key) and any(i.item.key_text() == key for i in current.items)
 
 
 def to_session_item(result: ItemResult) -> SessionItem | None:

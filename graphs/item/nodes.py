@@ -11,14 +11,14 @@ from pydantic import ValidationError
 from agents import telemetry
 from agents.context import AgentContext
 from agents.item.constraints import Constraints, build_constraints
-from agents.item.generation import Outcome, generate
+from agents.item.generation import Outcome, attempt_item
 from agents.item.intake import intake
 from agents.item.retrieval import retrieve
 from agents.item.tool_agent import apply_choice, run_tools
 from agents.item.validation import Verdict, feedback_words, validate_item
 from graphs.common import AttemptFacts, Decision
 from graphs.item.routing import decide_next, decide_start
-from graphs.item.state import Attempt, Candidate, ItemRequest, ItemResult, ItemState, Route, Status
+from graphs.item.state import Attempt, BestItem, ItemRequest, ItemResult, ItemState, Route, Status
 from knowledge.errors import UserInputError
 from knowledge.items import item_fields
 
@@ -109,7 +109,7 @@ class ItemNodes:
         number = len(state.get("attempts", [])) + 1
         constraints = _for_attempt(state["constraints"], state, number)
         seed = state["request"].seed * 1009 + number
-        outcome = generate(self.ctx, state["request"].type, constraints, seed=seed, escalated=escalated)
+        outcome = attempt_item(self.ctx, state["request"].type, constraints, seed=seed, escalated=escalated)
         name = "escalate" if escalated else "generate"
         return {"outcome": outcome, "model_time": {name: outcome.model_s}}
 
@@ -183,15 +183,15 @@ def _for_attempt(constraints: Constraints, state: ItemState, number: int) -> Con
     return constraints.model_copy(update={"target_words": words[shift:] + words[:shift], "avoid_words": avoid})
 
 
-def _better(best: Candidate | None, outcome: Outcome, verdict: Verdict, number: int) -> Candidate | None:
+def _better(best: BestItem | None, outcome: Outcome, verdict: Verdict, number: int) -> BestItem | None:
     """Keep the better of the best-so-far and this attempt: valid beats structural beats nothing; then higher ACI."""
     if outcome.item is None:
         return best
-    candidate = Candidate(
+    candidate = BestItem(
         item=outcome.item, verdict=verdict, model=outcome.model, escalated=outcome.escalated, attempt=number
     )
 
-    def rank(c: Candidate) -> tuple[bool, bool, float]:
+    def rank(c: BestItem) -> tuple[bool, bool, float]:
         return c.verdict.valid, c.verdict.structural, c.verdict.aci or 0.0
 
     return candidate if best is None or rank(candidate) > rank(best) else best

@@ -15,12 +15,13 @@ from typing_extensions import TypedDict
 
 from agents.item.constraints import Constraints
 from agents.item.generation import Outcome
-from agents.item.retrieval import Retrieved
+from agents.item.retrieved import Retrieved
 from agents.item.tool_agent import ToolRecord
 from agents.item.validation import Verdict
 from graphs.common import Decision
-from knowledge.items import ExerciseType, Item, Violation
+from knowledge.items import ExerciseType, Item
 from knowledge.levels import Level
+from knowledge.violations import Violation
 
 Status = Literal["accepted", "flagged", "failed"]
 Route = Literal["generate", "escalate", "finalize"]
@@ -63,7 +64,7 @@ class Attempt(BaseModel):
     errors: list[str] = Field(default_factory=list)
 
 
-class Candidate(BaseModel):
+class BestItem(BaseModel):
     """An item with its verdict: the best one so far is kept in case later attempts do worse."""
 
     item: Item
@@ -133,7 +134,7 @@ class ItemState(TypedDict, total=False):
     route: Route
     #: Why the run escalated (the first reason given), or None.
     escalation_reason: str | None
-    best: Candidate | None
+    best: BestItem | None
     result: ItemResult
     #: Wall seconds per node and model seconds per node, summed over the run.
     timings: Annotated[dict[str, float], _merge_times]

@@ -20,7 +20,7 @@ from agents.tutor.exercise import (
 from agents.tutor.feedback import give_feedback
 from agents.tutor.learner import ExerciseRecord, LearnerModel, assess, new_learner, review
 from agents.tutor.policy import TutorPolicy
-from agents.tutor.reply import Draft, ReplyVerdict, fallback_question, judge, write_escalated, write_local
+from agents.tutor.reply import ReplyDraft, ReplyVerdict, fallback_question, judge, write_escalated, write_local
 from graphs.common import AttemptFacts
 from graphs.item.graph import run_item
 from graphs.item.state import ItemRequest
@@ -189,7 +189,7 @@ def _mark_last(learner: LearnerModel, status: str) -> LearnerModel:
     return learner.model_copy(update={"exercises": records})
 
 
-def _drafts(state: TutorState) -> list[Draft]:
+def _drafts(state: TutorState) -> list[ReplyDraft]:
     """The current turn's reply drafts (the list may still hold the previous turn's until a new one arrives)."""
     return [d for d in state.get("drafts", []) if d.turn == state.get("turn")]
 

@@ -12,7 +12,7 @@ from agents.tutor.errors import Detection
 from agents.tutor.exercise import Grade, PendingExercise
 from agents.tutor.feedback import Correction, Feedback
 from agents.tutor.learner import LearnerModel, TurnLevel
-from agents.tutor.reply import Draft, ReplyVerdict
+from agents.tutor.reply import ReplyDraft, ReplyVerdict
 from graphs.common import Decision
 from graphs.turns import Turns
 
@@ -79,7 +79,7 @@ class TutorState(TypedDict, total=False):
     learner_next: LearnerModel | None
     feedback: Feedback | None
     #: Reply drafts of this turn, and the verdict on the latest.
-    drafts: Annotated[list[Draft], this_turn]
+    drafts: Annotated[list[ReplyDraft], this_turn]
     verdict: ReplyVerdict | None
     #: The follow-up question chosen (a draft, or the fallback).
     reply: str | None

@@ -21,7 +21,7 @@ from agents.models.llamacpp import LlamaCppConfig, LlamaCppModel
 from forge.settings import Settings
 from forge.telemetry import setup_tracing
 from forge.traces import TraceStore
-from tests.support.trace_helpers import ScriptedModel, build_item_graph, run_item
+from tests.support.trace_helpers import build_item_graph, ollama_stand_in, run_item
 
 
 def paired(graph: Any, runs: int) -> dict[str, list[float]]:
@@ -61,8 +61,8 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     local = LlamaCppModel("smollm2-135m", LlamaCppConfig(n_ctx=2048, timeout_s=120))
     local.warm_up()
-    report("real SmolLM2", paired(build_item_graph(local, ScriptedModel(), checkpointer=InMemorySaver()), runs))
-    scripted = build_item_graph(ScriptedModel("smollm2-135m", "A cat."), ScriptedModel())
+    report("real SmolLM2", paired(build_item_graph(local, ollama_stand_in(), checkpointer=InMemorySaver()), runs))
+    scripted = build_item_graph(ollama_stand_in("smollm2-135m", "A cat."), ollama_stand_in())
     report("scripted model (tracing cost alone)", paired(scripted, runs * 4))
 
 

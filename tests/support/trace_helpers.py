@@ -1,4 +1,4 @@
-"""Shared by the tracing tests: a realistic toy item graph, a scripted escalation model, an OTLP/HTTP receiver.
+"""Shared by the tracing tests: a realistic toy item graph, a stand-in escalation model, an OTLP/HTTP receiver.
 
 The toy graph has the shape of the real item graph (retrieve → constrain ∥ lookup tool → generate → validate →
 maybe escalate) and is built only from `agents.telemetry` helpers, as the real graphs are meant to be.
@@ -20,18 +20,8 @@ from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agents import telemetry
-from agents.models.base import (
-    Availability,
-    Capabilities,
-    ChatModel,
-    ChatResult,
-    GenerationOptions,
-    Message,
-    Schema,
-    ToolChoice,
-    ToolSpec,
-    Usage,
-)
+from agents.models.base import Capabilities, ChatModel, GenerationOptions, Message
+from tests.support.scripted_model import Reply, ScriptedModel
 
 
 class ItemState(TypedDict, total=False):
@@ -48,34 +38,11 @@ class ItemState(TypedDict, total=False):
     notes: Annotated[list[str], operator.add]
 
 
-class ScriptedModel(ChatModel):
-    """A stand-in escalation model (an Ollama model in production) that replies with fixed text and token counts."""
-
-    backend = "ollama"
-
-    def __init__(self, name: str = "qwen2.5:7b-instruct", reply: str = "The cat sat.", retries: int = 0) -> None:
-        self.id = f"ollama:{name}"
-        self.model_name = name
-        self.reply = reply
-        self.retries = retries
-        self.capabilities = Capabilities(tools=False, json_schema=False, completion=False, logprobs=False)
-
-    def _chat(
-        self,
-        messages: list[Message],
-        options: GenerationOptions,
-        schema: Schema | None,
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None,
-    ) -> ChatResult:
-        usage = Usage(input_tokens=sum(len(m.content.split()) for m in messages), output_tokens=len(self.reply.split()))
-        for attempt in range(1, self.retries + 1):  # as the Ollama backend records a retried attempt
-            trace.get_current_span().add_event("forge.retry", {"forge.attempt": attempt, "error.type": "timeout"})
-        return ChatResult(text=self.reply, model=self.id, backend=self.backend, usage=usage, latency_s=0.001,
-                          attempts=1 + self.retries)
-
-    def availability(self) -> Availability:
-        return Availability(model=self.id, reachable=True, detail="scripted")
+def ollama_stand_in(name: str = "qwen2.5:7b-instruct", reply: str = "The cat sat.", retries: int = 0) -> ScriptedModel:
+    """A stand-in Ollama model (an escalation target in production): fixed text, word-count tokens, and `retries`
+    backend retries recorded on every call."""
+    capabilities = Capabilities(tools=False, json_schema=False, completion=False, logprobs=False)
+    return ScriptedModel([Reply(reply, retries=retries)], name, backend="ollama", capabilities=capabilities)
 
 
 def define_word(word: str) -> str:

@@ -1,6 +1,6 @@
 """Exercise builders, one module per type: the knowledge graph supplies structure, a writer supplies sentences.
 
-`build_item(type, ctx)` dispatches to the module of the type; each builder raises `BuildFailed` with the reasons
+`build_item(type, build)` dispatches to the module of the type; each builder raises `BuildFailed` with the reasons
 when it cannot produce an item from what it was given, so the graph can regenerate or escalate.
 """
 
@@ -31,9 +31,9 @@ BUILDERS: dict[str, Callable[[BuildContext], Item]] = {
 }
 
 
-def build_item(kind: ExerciseType, ctx: BuildContext) -> Item:
+def build_item(kind: ExerciseType, build: BuildContext) -> Item:
     """Build one exercise of the given type."""
-    return BUILDERS[kind](ctx)
+    return BUILDERS[kind](build)
 
 
 __all__ = ["BUILDERS", "BuildContext", "BuildFailed", "Kit", "build_item"]

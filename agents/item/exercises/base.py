@@ -12,10 +12,10 @@ from agents.item.writers import SentenceSpec, Writer
 from agents.models.base import ChatModel
 from agents.models.errors import ModelError
 from knowledge.exemplars import Exemplars
-from knowledge.items import Violation
 from knowledge.levels import Level
 from knowledge.lexicon import Lexicon, WordLevel
 from knowledge.nlp import Token, analyze
+from knowledge.violations import Violation
 
 #: Sentence length bounds (word tokens) for exercise stems.
 MIN_WORDS, MAX_WORDS = 5, 20
@@ -113,7 +113,9 @@ def target_tokens(tokens: list[Token], choice: WordChoice) -> list[Token]:
     return [t for t in tokens if t.is_word and (t.lemma.lower() == word or t.lower == word)]
 
 
-def judge_sentence(ctx: BuildContext, text: str, choice: WordChoice, *, gap_target: bool) -> tuple[Picked | None, str]:
+def judge_sentence(
+    build: BuildContext, text: str, choice: WordChoice, *, gap_target: bool
+) -> tuple[Picked | None, str]:
     """Check a candidate sentence; return it as Picked, or None and the reason it was rejected."""
     tokens = analyze(text)
     words = [t for t in tokens if t.is_word]
@@ -126,40 +128,40 @@ def judge_sentence(ctx: BuildContext, text: str, choice: WordChoice, *, gap_targ
         return None, f"uses '{choice.word}' {len(hits)} times (needs exactly once)"
     if gap_target and hits[0].index == 0:
         return None, f"'{choice.word}' starts the sentence"
-    above = ctx.kit.above_level(tokens, ctx.constraints.max_word_level)
-    if len(above) > ctx.constraints.max_above_share * len(words):
+    above = build.kit.above_level(tokens, build.constraints.max_word_level)
+    if len(above) > build.constraints.max_above_share * len(words):
         return None, "words above the level: " + ", ".join(f"{t.text} ({wl.level or '?'})" for t, wl in above)
     return Picked(text, tokens, hits[0], choice, model=""), ""
 
 
-def pick_sentence(ctx: BuildContext, choice: WordChoice, *, gap_target: bool = True) -> Picked | None:
+def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool = True) -> Picked | None:
     """Ask the writer for sentences with the word until one passes `judge_sentence`; prefer the most fluent."""
     spec = SentenceSpec(
         word=choice.word,
         pos=choice.pos,
-        level=ctx.level,
-        topic=ctx.constraints.topic,
-        avoid=ctx.constraints.avoid_words,
+        level=build.level,
+        topic=build.constraints.topic,
+        avoid=build.constraints.avoid_words,
     )
     for round_no in range(ROUNDS):
-        seed = ctx.seed * 101 + round_no * CANDIDATES
+        seed = build.seed * 101 + round_no * CANDIDATES
         passed = []
-        for draft in ctx.writer.sentences(spec, CANDIDATES, seed):
-            picked, reason = judge_sentence(ctx, draft.text, choice, gap_target=gap_target)
-            ctx.note("candidates", {"word": choice.word, "text": draft.text, "rejected": reason or None})
+        for draft in build.writer.sentences(spec, CANDIDATES, seed):
+            picked, reason = judge_sentence(build, draft.text, choice, gap_target=gap_target)
+            build.note("candidates", {"word": choice.word, "text": draft.text, "rejected": reason or None})
             if picked is not None:
                 picked.model = draft.model
                 passed.append(picked)
         if passed:
-            return _most_fluent(ctx, passed)
+            return _most_fluent(build, passed)
     return None
 
 
-def _most_fluent(ctx: BuildContext, picks: list[Picked]) -> Picked:
+def _most_fluent(build: BuildContext, picks: list[Picked]) -> Picked:
     """The candidate with the highest mean log-probability per character under the scorer (first if none)."""
     if len(picks) == 1:
         return picks[0]
-    scores = ctx.kit.score("", [p.sentence for p in picks])
+    scores = build.kit.score("", [p.sentence for p in picks])
     if scores is None:
         return picks[0]
     for pick, score in zip(picks, scores, strict=True):

@@ -98,10 +98,10 @@ ORDER: dict[Level, tuple[str, ...]] = {
 _DEFAULT_ORDER = ("preposition", "verb tense", "subject-verb agreement", "comparative", "singular/plural noun")
 
 
-def _plants(ctx: BuildContext, tokens: list[Token]) -> list[tuple[Token, str, str]]:
+def _plants(build: BuildContext, tokens: list[Token]) -> list[tuple[Token, str, str]]:
     """(token, wrong form, mistake kind) for every rule that applies, in the level's order of kinds."""
     found = []
-    for kind in ORDER.get(ctx.level, _DEFAULT_ORDER):
+    for kind in ORDER.get(build.level, _DEFAULT_ORDER):
         for token in tokens:
             wrong = MISTAKES[kind].apply(token) if token.is_word else None
             if wrong and not any(t.lower == wrong.lower() for t in tokens):
@@ -114,26 +114,27 @@ def _like(word: str, model: str) -> str:
     return word[:1].upper() + word[1:] if model[:1].isupper() else word
 
 
-def _clearly_wrong(ctx: BuildContext, sentence: str, token: Token, wrong: str) -> bool:
+def _clearly_wrong(build: BuildContext, sentence: str, token: Token, wrong: str) -> bool:
     """Whether the model finds the planted version clearly less likely (True when no scorer is available)."""
-    scores = ctx.kit.score(sentence[: token.start], [token.text + sentence[token.end :], wrong + sentence[token.end :]])
+    rest = sentence[token.end :]
+    scores = build.kit.score(sentence[: token.start], [token.text + rest, wrong + rest])
     if scores is not None:
-        ctx.note("mistake_scores", {"right": token.text, "wrong": wrong, "scores": scores})
+        build.note("mistake_scores", {"right": token.text, "wrong": wrong, "scores": scores})
     return scores is None or scores[1] < scores[0] - MARGIN
 
 
-def build(ctx: BuildContext) -> ErrorCorrectionItem:
+def build(build: BuildContext) -> ErrorCorrectionItem:
     """Find a sentence where a level-typical mistake can be planted and is clearly wrong."""
-    for choice in ctx.constraints.targets()[:3]:
-        picked = pick_sentence(ctx, choice, gap_target=False)
+    for choice in build.constraints.targets()[:3]:
+        picked = pick_sentence(build, choice, gap_target=False)
         if picked is None:
             continue
-        for token, wrong, kind in _plants(ctx, picked.tokens):
-            if not _clearly_wrong(ctx, picked.sentence, token, wrong):
+        for token, wrong, kind in _plants(build, picked.tokens):
+            if not _clearly_wrong(build, picked.sentence, token, wrong):
                 continue
             return ErrorCorrectionItem(
-                level=ctx.level,
-                topic=ctx.constraints.topic,
+                level=build.level,
+                topic=build.constraints.topic,
                 instructions=INSTRUCTIONS,
                 stem=replace_span(picked.sentence, token.start, token.end, wrong),
                 error=wrong,

@@ -11,18 +11,18 @@ TARGETS_PER_ATTEMPT = 3
 INSTRUCTIONS = "Choose the word that best completes the sentence."
 
 
-def build(ctx: BuildContext) -> GapFillItem:
+def build(build: BuildContext) -> GapFillItem:
     """Try target words in order until one gives a good sentence and three distractors that do not fit."""
-    targets = ctx.constraints.targets(("noun", "verb", "adjective", "adverb"))[:TARGETS_PER_ATTEMPT]
+    targets = build.constraints.targets(("noun", "verb", "adjective", "adverb"))[:TARGETS_PER_ATTEMPT]
     if not targets:
-        raise failure("no target words for this level and topic", topic=ctx.constraints.topic)
+        raise failure("no target words for this level and topic", topic=build.constraints.topic)
     for choice in targets:
-        picked = pick_sentence(ctx, choice)
+        picked = pick_sentence(build, choice)
         if picked is None or picked.target is None:
             continue
         target = picked.target
-        options = choose_distractors(ctx, picked.sentence, target, choice)
-        ctx.note(
+        options = choose_distractors(build, picked.sentence, target, choice)
+        build.note(
             "option_scores",
             {
                 "answer": target.text,
@@ -34,10 +34,10 @@ def build(ctx: BuildContext) -> GapFillItem:
         if len(options.distractors) < 3:
             continue
         all_options = [target.text, *options.distractors[:3]]
-        ctx.rng.shuffle(all_options)
+        build.rng.shuffle(all_options)
         return GapFillItem(
-            level=ctx.level,
-            topic=ctx.constraints.topic,
+            level=build.level,
+            topic=build.constraints.topic,
             instructions=INSTRUCTIONS,
             stem=replace_span(picked.sentence, target.start, target.end, GAP),
             options=all_options,

@@ -28,7 +28,7 @@ def pair_count(level: Level) -> int:
     return 4 if level <= Level.A2 else 5 if level <= Level.B2 else 6
 
 
-def _meaning_ok(ctx: BuildContext, word: WordChoice, meaning: str) -> str:
+def _meaning_ok(build: BuildContext, word: WordChoice, meaning: str) -> str:
     """Why a meaning cannot be used for the word, or '' if it can."""
     tokens = [t for t in analyze(meaning) if t.is_word]
     if not 3 <= len(tokens) <= 16:
@@ -36,47 +36,47 @@ def _meaning_ok(ctx: BuildContext, word: WordChoice, meaning: str) -> str:
     stem = word.word.lower()[:4]
     if any(t.lemma.lower() == word.word.lower() or t.lower.startswith(stem) for t in tokens):
         return "contains the word or a relative of it"
-    above = ctx.kit.above_level(tokens, ctx.level)
+    above = build.kit.above_level(tokens, build.level)
     if len(above) > MAX_ABOVE_SHARE * len(tokens):
         return "words above the level: " + ", ".join(t.text for t, _ in above)
     return ""
 
 
-def _meaning(ctx: BuildContext, word: WordChoice) -> str | None:
+def _meaning(build: BuildContext, word: WordChoice) -> str | None:
     """A usable meaning for the word: the writer's first, then WordNet's gloss."""
-    spec = SentenceSpec(word=word.word, pos=word.pos, level=ctx.level)
-    drafts = [d.text for d in ctx.writer.meanings(spec, MEANING_TRIES, ctx.seed * 31)]
-    gloss = ctx.kit.lexicon.gloss(word.word, word.pos)
+    spec = SentenceSpec(word=word.word, pos=word.pos, level=build.level)
+    drafts = [d.text for d in build.writer.meanings(spec, MEANING_TRIES, build.seed * 31)]
+    gloss = build.kit.lexicon.gloss(word.word, word.pos)
     for text in [*drafts, *([gloss] if gloss else [])]:
-        reason = _meaning_ok(ctx, word, text)
-        ctx.note("meanings", {"word": word.word, "meaning": text, "rejected": reason or None})
+        reason = _meaning_ok(build, word, text)
+        build.note("meanings", {"word": word.word, "meaning": text, "rejected": reason or None})
         if not reason:
             return text
     return None
 
 
-def _distinct(ctx: BuildContext, words: list[WordChoice]) -> list[WordChoice]:
+def _distinct(build: BuildContext, words: list[WordChoice]) -> list[WordChoice]:
     """Words with different lemmas and stems that are not synonyms of each other, in order."""
     kept: list[WordChoice] = []
     for word in words:
-        synonyms = {s.lemma.lower() for s in ctx.kit.lexicon.synonyms(word.word, word.pos)}
+        synonyms = {s.lemma.lower() for s in build.kit.lexicon.synonyms(word.word, word.pos)}
         clash = any(k.word.lower() in synonyms or k.word.lower()[:4] == word.word.lower()[:4] for k in kept)
         if not clash and " " not in word.word:
             kept.append(word)
     return kept
 
 
-def _opposites(ctx: BuildContext, need: int) -> dict[str, str]:
+def _opposites(build: BuildContext, need: int) -> dict[str, str]:
     """Word -> opposite for `need` WordNet antonym pairs with both words at or below the level, no word twice."""
-    lexicon = ctx.kit.lexicon
+    lexicon = build.kit.lexicon
     pairs: dict[str, str] = {}
     used: set[str] = set()
-    entries = [e for pos in ("adjective", "verb", "adverb") for e in lexicon.entries(max_level=ctx.level, pos=pos)]
-    ctx.rng.shuffle(entries)
+    entries = [e for pos in ("adjective", "verb", "adverb") for e in lexicon.entries(max_level=build.level, pos=pos)]
+    build.rng.shuffle(entries)
     for entry in entries:
         for word, _ in lexicon.wordnet.antonyms(entry.headword, entry.pos):
             level = lexicon.level_of(word, entry.pos).level
-            if level is None or level > ctx.level or {entry.headword, word} & used or " " in word:
+            if level is None or level > build.level or {entry.headword, word} & used or " " in word:
                 continue
             pairs[entry.headword] = word
             used |= {entry.headword, word}
@@ -86,30 +86,30 @@ def _opposites(ctx: BuildContext, need: int) -> dict[str, str]:
     return pairs
 
 
-def build(ctx: BuildContext) -> MatchingItem:
+def build(build: BuildContext) -> MatchingItem:
     """Collect words with usable meanings until the item has enough pairs; else match words with opposites."""
-    need = pair_count(ctx.level)
+    need = pair_count(build.level)
     answer: dict[str, str] = {}
-    for word in _distinct(ctx, ctx.constraints.targets()):
-        meaning = _meaning(ctx, word)
+    for word in _distinct(build, build.constraints.targets()):
+        meaning = _meaning(build, word)
         if meaning and meaning not in answer.values():
             answer[word.word] = meaning
         if len(answer) == need:
             break
     instructions = INSTRUCTIONS
     if len(answer) < need:
-        ctx.note("fallback", f"only {len(answer)} of {need} meanings within the level; matching opposites")
-        answer, instructions = _opposites(ctx, need), OPPOSITES
+        build.note("fallback", f"only {len(answer)} of {need} meanings within the level; matching opposites")
+        answer, instructions = _opposites(build, need), OPPOSITES
     if len(answer) < need:
         raise failure(f"only {len(answer)} of {need} words got a usable meaning or opposite", words=list(answer))
     words = list(answer)
     options = list(answer.values())
-    ctx.rng.shuffle(options)
+    build.rng.shuffle(options)
     if options == [answer[w] for w in words]:
         options = options[1:] + options[:1]
     return MatchingItem(
-        level=ctx.level,
-        topic=ctx.constraints.topic,
+        level=build.level,
+        topic=build.constraints.topic,
         instructions=instructions,
         words=words,
         options=options,

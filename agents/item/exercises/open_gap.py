@@ -64,18 +64,20 @@ def _focus_of(token: Token) -> FocusClass | None:
     return None
 
 
-def _candidates(ctx: BuildContext, tokens: list[Token]) -> list[tuple[Token, FocusClass]]:
+def _candidates(build: BuildContext, tokens: list[Token]) -> list[tuple[Token, FocusClass]]:
     """Gappable tokens (not the first word), in the order the level prefers their classes."""
-    order = ORDER.get(ctx.level, _DEFAULT_ORDER)
+    order = ORDER.get(build.level, _DEFAULT_ORDER)
     found = [(t, c) for t in tokens[1:] if (c := _focus_of(t)) is not None and c.name in order]
     return sorted(found, key=lambda pair: order.index(pair[1].name))
 
 
-def _judge(ctx: BuildContext, sentence: str, token: Token, cls: FocusClass) -> tuple[bool, list[str], dict[str, float]]:
+def _judge(
+    build: BuildContext, sentence: str, token: Token, cls: FocusClass
+) -> tuple[bool, list[str], dict[str, float]]:
     """Score the class's words in the gap: (original clearly best or nearly, close alternatives, all scores)."""
     alternatives = [w for w in cls.words if w != token.lower]
     forms = [token.text, *(_like(w, token.text) for w in alternatives)]
-    scores = ctx.kit.score(sentence[: token.start], [f + sentence[token.end :] for f in forms])
+    scores = build.kit.score(sentence[: token.start], [f + sentence[token.end :] for f in forms])
     if scores is None:
         return True, [], {}
     best_other = max(scores[1:])
@@ -88,20 +90,20 @@ def _like(word: str, model: str) -> str:
     return word.capitalize() if model[:1].isupper() else word
 
 
-def build(ctx: BuildContext) -> OpenGapItem:
+def build(build: BuildContext) -> OpenGapItem:
     """Find a sentence with a grammar word whose gap has one clear answer (or one accepted alternative)."""
-    for choice in ctx.constraints.targets()[:3]:
-        picked = pick_sentence(ctx, choice, gap_target=False)
+    for choice in build.constraints.targets()[:3]:
+        picked = pick_sentence(build, choice, gap_target=False)
         if picked is None:
             continue
-        for token, cls in _candidates(ctx, picked.tokens):
-            ok, close, scores = _judge(ctx, picked.sentence, token, cls)
-            ctx.note("gap_scores", {"sentence": picked.sentence, "word": token.text, "scores": scores, "ok": ok})
+        for token, cls in _candidates(build, picked.tokens):
+            ok, close, scores = _judge(build, picked.sentence, token, cls)
+            build.note("gap_scores", {"sentence": picked.sentence, "word": token.text, "scores": scores, "ok": ok})
             if not ok:
                 continue
             return OpenGapItem(
-                level=ctx.level,
-                topic=ctx.constraints.topic,
+                level=build.level,
+                topic=build.constraints.topic,
                 instructions=INSTRUCTIONS,
                 stem=replace_span(picked.sentence, token.start, token.end, GAP),
                 answer=token.text,

@@ -45,18 +45,18 @@ def _article_ok(previous: str | None, form: str) -> bool:
     return True
 
 
-def candidate_forms(ctx: BuildContext, target: Token, choice: WordChoice, tokens: list[Token]) -> dict[str, str]:
+def candidate_forms(build: BuildContext, target: Token, choice: WordChoice, tokens: list[Token]) -> dict[str, str]:
     """Pool words inflected like the target, keyed by form, after the lexical filters; records drops in notes."""
-    synonyms = {w.lemma.lower() for w in ctx.kit.lexicon.synonyms(choice.word, choice.pos)}
+    synonyms = {w.lemma.lower() for w in build.kit.lexicon.synonyms(choice.word, choice.pos)}
     previous = tokens[target.index - 1].lower if target.index > 0 else None
-    pool = [w for w in ctx.constraints.pool(choice.pos) if w.word.lower() != choice.word.lower()]
-    ctx.rng.shuffle(pool)
+    pool = [w for w in build.constraints.pool(choice.pos) if w.word.lower() != choice.word.lower()]
+    build.rng.shuffle(pool)
     forms: dict[str, str] = {}
     for word in pool:
         form = _match_case(inflect(word.word, target.tag) or word.word, target.text)
         reason = _drop_reason(word, form, choice, synonyms, previous, tokens)
         if reason:
-            ctx.note("dropped_options", {word.word: reason})
+            build.note("dropped_options", {word.word: reason})
             continue
         forms.setdefault(form, word.word)
         if len(forms) >= POOL_SAMPLE:
@@ -86,12 +86,12 @@ def _match_case(form: str, like: str) -> str:
     return form[:1].upper() + form[1:] if like[:1].isupper() else form
 
 
-def choose_distractors(ctx: BuildContext, sentence: str, target: Token, choice: WordChoice, k: int = 3) -> Options:
+def choose_distractors(build: BuildContext, sentence: str, target: Token, choice: WordChoice, k: int = 3) -> Options:
     """Pick k distractors for the target token of a sentence, scored by the local model where available."""
-    forms = candidate_forms(ctx, target, choice, analyze(sentence))
+    forms = candidate_forms(build, target, choice, analyze(sentence))
     prefix, suffix = sentence[: target.start], sentence[target.end :]
     names = [target.text, *forms]
-    scores = ctx.kit.score(prefix, [name + suffix for name in names])
+    scores = build.kit.score(prefix, [name + suffix for name in names])
     if scores is None:
         return Options(list(forms)[:k], None, {}, {})
     answer_score, by_form = scores[0], dict(zip(names[1:], scores[1:], strict=True))

@@ -32,7 +32,7 @@ def _parse(draft: str) -> tuple[str, str] | None:
     return (match.group(1).strip().strip('"'), match.group(2).strip()) if match else None
 
 
-def _good_sentences(ctx: BuildContext, body: str) -> list[str]:
+def _good_sentences(build: BuildContext, body: str) -> list[str]:
     """The text's first sentences that are complete, new, 4-25 words and within the level."""
     kept: list[str] = []
     for sentence in sentences(body):
@@ -42,7 +42,7 @@ def _good_sentences(ctx: BuildContext, body: str) -> list[str]:
             continue
         if sentence.lower() in {k.lower() for k in kept}:
             continue
-        if ctx.kit.above_level(tokens, ctx.constraints.max_word_level):
+        if build.kit.above_level(tokens, build.constraints.max_word_level):
             continue
         kept.append(sentence)
         if len(kept) == MAX_SENTENCES:
@@ -56,28 +56,28 @@ def _content_token(tokens: list[Token]) -> Token | None:
     return max(found, key=lambda t: (t.upos == "NOUN", len(t.text))) if found else None
 
 
-def _word_choice(ctx: BuildContext, token: Token) -> WordChoice:
+def _word_choice(build: BuildContext, token: Token) -> WordChoice:
     """The token as a WordChoice (for distractor selection), with its lexicon level."""
-    known = ctx.kit.word_level(token)
+    known = build.kit.word_level(token)
     return WordChoice(
         word=token.lemma,
         pos=_QUESTION_POS[token.upos],
-        level=known.level or ctx.level,
+        level=known.level or build.level,
         node=f"word:{token.lemma.lower()}|{_QUESTION_POS[token.upos]}",
     )
 
 
-def _multiple_choice(ctx: BuildContext, sentence: str) -> Question | None:
+def _multiple_choice(build: BuildContext, sentence: str) -> Question | None:
     """'Complete the sentence from the text' with the answer and three distractors that do not fit."""
     tokens = analyze(sentence)
     token = _content_token(tokens)
     if token is None:
         return None
-    options = choose_distractors(ctx, sentence, token, _word_choice(ctx, token))
+    options = choose_distractors(build, sentence, token, _word_choice(build, token))
     if len(options.distractors) < 3:
         return None
     choices = [token.text, *options.distractors[:3]]
-    ctx.rng.shuffle(choices)
+    build.rng.shuffle(choices)
     stem = replace_span(sentence, token.start, token.end, GAP)
     return Question(
         kind="multiple_choice",
@@ -88,7 +88,7 @@ def _multiple_choice(ctx: BuildContext, sentence: str) -> Question | None:
     )
 
 
-def _true_false(ctx: BuildContext, sentence: str, make_false: bool) -> Question | None:
+def _true_false(build: BuildContext, sentence: str, make_false: bool) -> Question | None:
     """A statement from the text (true) or the same statement with one word changed to a distractor (false)."""
     if not make_false:
         return Question(
@@ -98,19 +98,22 @@ def _true_false(ctx: BuildContext, sentence: str, make_false: bool) -> Question 
     token = _content_token(tokens)
     if token is None:
         return None
-    options = choose_distractors(ctx, sentence, token, _word_choice(ctx, token), k=1)
+    options = choose_distractors(build, sentence, token, _word_choice(build, token), k=1)
     if not options.distractors:
         return None
     changed = replace_span(sentence, token.start, token.end, options.distractors[0])
     return Question(kind="true_false", question=changed, options=["True", "False"], answer="False", evidence=sentence)
 
 
-def _questions(ctx: BuildContext, kept: list[str]) -> list[Question]:
+def _questions(build: BuildContext, kept: list[str]) -> list[Question]:
     """Alternate multiple-choice and true/false questions over the sentences, one question per sentence."""
     questions: list[Question] = []
     for i, sentence in enumerate(kept):
         kind = i % 3
-        question = _multiple_choice(ctx, sentence) if kind != 1 else _true_false(ctx, sentence, make_false=i % 2 == 1)
+        if kind != 1:
+            question = _multiple_choice(build, sentence)
+        else:
+            question = _true_false(build, sentence, make_false=i % 2 == 1)
         if question is not None:
             questions.append(question)
         if len(questions) == MAX_QUESTIONS:
@@ -118,26 +121,26 @@ def _questions(ctx: BuildContext, kept: list[str]) -> list[Question]:
     return questions
 
 
-def build(ctx: BuildContext) -> ReadingItem:
+def build(build: BuildContext) -> ReadingItem:
     """Ask for texts until one has enough good sentences to carry 3-5 questions."""
-    words = [w.word for w in ctx.constraints.targets()[:5]]
-    count = 4 if ctx.level <= Level.A2 else 5
+    words = [w.word for w in build.constraints.targets()[:5]]
+    count = 4 if build.level <= Level.A2 else 5
     for attempt in range(TEXT_TRIES):
-        spec = TextSpec(level=ctx.level, topic=ctx.constraints.topic, words=words, sentences=count)
-        draft = ctx.writer.text(spec, seed=ctx.seed * 17 + attempt)
+        spec = TextSpec(level=build.level, topic=build.constraints.topic, words=words, sentences=count)
+        draft = build.writer.text(spec, seed=build.seed * 17 + attempt)
         parsed = _parse(draft.text)
-        ctx.note("texts", {"draft": draft.text[:400], "parsed": parsed is not None})
+        build.note("texts", {"draft": draft.text[:400], "parsed": parsed is not None})
         if parsed is None:
             continue
         title, body = parsed
-        kept = _good_sentences(ctx, body)
+        kept = _good_sentences(build, body)
         if len(kept) < MIN_SENTENCES:
             continue
-        questions = _questions(ctx, kept)
+        questions = _questions(build, kept)
         if len(questions) >= MIN_QUESTIONS:
             return ReadingItem(
-                level=ctx.level,
-                topic=ctx.constraints.topic,
+                level=build.level,
+                topic=build.constraints.topic,
                 instructions=INSTRUCTIONS,
                 title=title[:80],
                 text=" ".join(kept),

@@ -35,20 +35,20 @@ def _display(chunks: list[str], tokens: list[Token]) -> list[str]:
     return [chunks[0][:1].lower() + chunks[0][1:], *chunks[1:]]
 
 
-def build(ctx: BuildContext) -> ReorderItem:
+def build(build: BuildContext) -> ReorderItem:
     """Find a sentence of 5-11 chunks and shuffle its chunks so that no chunk stays in place at the start."""
-    for choice in ctx.constraints.targets()[:3]:
-        picked = pick_sentence(ctx, choice, gap_target=False)
+    for choice in build.constraints.targets()[:3]:
+        picked = pick_sentence(build, choice, gap_target=False)
         if picked is None:
             continue
         chunks = chunks_of(picked.sentence, picked.tokens)
         if not MIN_CHUNKS <= len(chunks) <= MAX_CHUNKS:
-            ctx.note("rejected", {"sentence": picked.sentence, "reason": f"{len(chunks)} chunks"})
+            build.note("rejected", {"sentence": picked.sentence, "reason": f"{len(chunks)} chunks"})
             continue
-        shuffled = _shuffle(ctx, _display(chunks, picked.tokens))
+        shuffled = _shuffle(build, _display(chunks, picked.tokens))
         return ReorderItem(
-            level=ctx.level,
-            topic=ctx.constraints.topic,
+            level=build.level,
+            topic=build.constraints.topic,
             instructions=INSTRUCTIONS,
             stem=" / ".join(shuffled),
             chunks=shuffled,
@@ -57,11 +57,11 @@ def build(ctx: BuildContext) -> ReorderItem:
     raise failure("no sentence of a suitable length to reorder")
 
 
-def _shuffle(ctx: BuildContext, chunks: list[str]) -> list[str]:
+def _shuffle(build: BuildContext, chunks: list[str]) -> list[str]:
     """A seeded shuffle that differs from the original order and does not keep the first chunk first."""
     shuffled = list(chunks)
     for _ in range(20):
-        ctx.rng.shuffle(shuffled)
+        build.rng.shuffle(shuffled)
         if shuffled[0] != chunks[0] and shuffled != chunks:
             break
     return shuffled

@@ -15,24 +15,24 @@ PAIRS_PER_ATTEMPT = 3
 INSTRUCTIONS = "Use the word in capitals to form a word that fits the gap."
 
 
-def _ranked(ctx: BuildContext) -> list[Derivation]:
+def _ranked(build: BuildContext) -> list[Derivation]:
     """Pairs for the level: topic words first, then derived words at the level itself, then the rest (shuffled)."""
-    pairs = derivations_at(ctx.kit.lexicon, ctx.level)
-    topical = {w.word.lower() for w in ctx.constraints.target_words}
-    ctx.rng.shuffle(pairs)
+    pairs = derivations_at(build.kit.lexicon, build.level)
+    topical = {w.word.lower() for w in build.constraints.target_words}
+    build.rng.shuffle(pairs)
 
     def key(pair: Derivation) -> tuple[int, int]:
         on_topic = pair.derived.lower() in topical or pair.base.lower() in topical
-        return (0 if on_topic else 1, abs(ctx.level.rank - pair.derived_level.rank))
+        return (0 if on_topic else 1, abs(build.level.rank - pair.derived_level.rank))
 
     return sorted(pairs, key=key)
 
 
-def build(ctx: BuildContext) -> WordFormationItem:
+def build(build: BuildContext) -> WordFormationItem:
     """Try word-family pairs until one gives a good sentence using the derived word."""
-    pairs = _ranked(ctx)[:PAIRS_PER_ATTEMPT]
+    pairs = _ranked(build)[:PAIRS_PER_ATTEMPT]
     if not pairs:
-        raise failure("no word-family pairs at this level", level=ctx.level.value)
+        raise failure("no word-family pairs at this level", level=build.level.value)
     for pair in pairs:
         choice = WordChoice(
             word=pair.derived,
@@ -40,15 +40,15 @@ def build(ctx: BuildContext) -> WordFormationItem:
             level=pair.derived_level,
             node=f"word:{pair.derived.lower()}|{pair.derived_pos}",
         )
-        picked = pick_sentence(ctx, choice)
+        picked = pick_sentence(build, choice)
         if picked is None or picked.target is None:
             continue
-        ctx.note("derivation", {"base": pair.base, "derived": pair.derived, "rule": pair.rule})
+        build.note("derivation", {"base": pair.base, "derived": pair.derived, "rule": pair.rule})
         target = picked.target
         stem = replace_span(picked.sentence, target.start, target.end, GAP)
         return WordFormationItem(
-            level=ctx.level,
-            topic=ctx.constraints.topic,
+            level=build.level,
+            topic=build.constraints.topic,
             instructions=INSTRUCTIONS,
             stem=f"{stem} ({pair.base.upper()})",
             base_word=pair.base.upper(),
