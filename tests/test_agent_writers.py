@@ -126,9 +126,7 @@ def test_chat_writer_needs_a_parsed_reply(knowledge: Knowledge) -> None:
 
 
 def test_chat_writer_over_a_failing_chain_records_why(knowledge: Knowledge) -> None:
-    from agents.item.escalation import ChainModel
-
-    chain = ChainModel(EscalationChain([ScriptedModel(["TIMEOUT"], name="a"), ScriptedModel(["TIMEOUT"], name="b")]))
+    chain = EscalationChain([ScriptedModel(["TIMEOUT"], name="a"), ScriptedModel(["TIMEOUT"], name="b")]).session()
     writer = ChatWriter(chain, knowledge.exemplars)
     assert writer.sentences(SPEC, 1, seed=0) == []
     assert len(writer.stats.errors) == 1 and "scripted:a" in writer.stats.errors[0]
