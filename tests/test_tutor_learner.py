@@ -234,6 +234,7 @@ def test_due_vocabulary_gives_a_gap_fill_on_their_topic() -> None:
 
 def test_answers_are_recognised_and_graded() -> None:
     pending = PendingExercise(turn=3, type="error_correction", run_id="r", reason="", item={
+        "level": "A1", "topic": "pets", "instructions": "Correct the mistake.", "error_type": "agreement",
         "stem": "She have a cat.", "error": "have", "correction": "has", "answer": "She has a cat."})
     assert looks_like_answer(pending, "has") and looks_like_answer(pending, "She has a cat.")
     assert not looks_like_answer(pending, "I went to the cinema with my friends yesterday evening.")
@@ -242,6 +243,7 @@ def test_answers_are_recognised_and_graded() -> None:
     wrong = grade(pending, "had")
     assert not wrong.correct and '"has"' in wrong.feedback
     gap = PendingExercise(turn=3, type="open_gap", run_id="r", reason="", item={
+        "level": "A1", "topic": "places", "instructions": "Write one word.", "focus": "preposition",
         "stem": "I live _____ London.", "answer": "in", "accepted_answers": []})
     assert grade(gap, "In").correct and not grade(gap, "at").correct
 

@@ -28,7 +28,15 @@ from pydantic import BaseModel, Field
 
 from agents.tutor.learner import LearnerModel, recent_count
 from agents.tutor.policy import TutorPolicy
-from knowledge.items import ErrorCorrectionItem, ExerciseType, GapFillItem, MatchingItem, ReadingItem, parse_item
+from knowledge.items import (
+    ErrorCorrectionItem,
+    ExerciseType,
+    GapFillItem,
+    Item,
+    MatchingItem,
+    ReadingItem,
+    parse_item,
+)
 from knowledge.learner_errors import ErrorType
 from knowledge.levels import Level
 from knowledge.lexicon import Lexicon
@@ -162,7 +170,7 @@ def words_topic(words: Sequence[str], lexicon: Lexicon | None = None) -> str:
 
 def expected_answers(pending: PendingExercise) -> list[str]:
     """What counts as a right answer: the answer, accepted alternatives, the correction or corrected sentence."""
-    return parse_item(pending.item).expected_answers()
+    return _typed(pending).expected_answers()
 
 
 def _normal(text: str) -> str:
@@ -183,7 +191,7 @@ def looks_like_answer(pending: PendingExercise, message: str) -> bool:
     expected = [_normal(a) for a in expected_answers(pending) if _normal(a)]
     if any(a == said or (len(words) <= MAX_ANSWER_WORDS and " " in a and f" {a} " in f" {said} ") for a in expected):
         return True
-    stem = set(_normal(parse_item(pending.item).key_text()).split())
+    stem = set(_normal(_typed(pending).key_text()).split())
     return pending.type == "error_correction" and bool(stem) and len(stem & set(words)) >= 0.6 * len(stem)
 
 
@@ -192,7 +200,7 @@ def grade(pending: PendingExercise, message: str) -> Grade:
     said = _normal(message)
     expected = expected_answers(pending)
     right = any(_matches(said, _normal(a), pending.type) for a in expected if _normal(a))
-    item = parse_item(pending.item)
+    item = _typed(pending)
     shown = item.correction if isinstance(item, ErrorCorrectionItem) else expected[0] if expected else ""
     feedback = f'Yes, "{shown}" is right!' if right else f'Not quite: the answer is "{shown}".'
     return Grade(correct=right, expected=shown, given=message.strip()[:200], feedback=feedback)
@@ -215,3 +223,8 @@ def render_exercise(fields: Mapping[str, Any]) -> str:
     if isinstance(item, MatchingItem):
         lines.append("Words: " + ", ".join(item.words))
     return "\n".join(line for line in lines if line)
+
+
+def _typed(pending: PendingExercise) -> Item:
+    """The pending exercise's item as its typed model (the stored fields may leave the type to `pending.type`)."""
+    return parse_item({"type": pending.type, **pending.item})
