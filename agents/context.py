@@ -37,6 +37,9 @@ class ItemPolicy(BaseModel):
         default=2, ge=0, le=4, description="Tool calls the tool-calling agent makes (about 0.2 s each locally)."
     )
     reachability_ttl_s: float = Field(default=30.0, ge=0, description="How long a reachability check is trusted.")
+    meaning_checks: bool = Field(
+        default=True, description="Judge meaning too (key the only answer, true definitions, questions in other words)."
+    )
 
 
 @dataclass

@@ -484,11 +484,79 @@ def _at_most(level: Level | None, ceiling: Level) -> bool:
     return level is not None and level.rank <= ceiling.rank
 
 
+#: Function words of topics ("a visit to the dentist"): a gloss containing "a" or "to" says nothing about a topic,
+#: and matching them made every word a topic word (the alphabetically first ones won).
+_TOPIC_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "with",
+        "by",
+        "about",
+        "into",
+        "over",
+        "under",
+        "after",
+        "before",
+        "during",
+        "and",
+        "or",
+        "but",
+        "my",
+        "your",
+        "his",
+        "her",
+        "its",
+        "our",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "some",
+        "any",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "i",
+        "you",
+        "he",
+        "she",
+        "it",
+        "we",
+        "they",
+        "me",
+        "him",
+        "us",
+        "them",
+    ]
+)
+
+
 def _topic_terms(text: str) -> list[str]:
-    """Lower-case words of a topic and their noun lemmas ('jobs' -> 'jobs', 'job')."""
+    """Lower-case content words of a topic and their noun lemmas ('jobs' -> 'jobs', 'job')."""
     words = re.findall(r"[a-z][a-z-]*", str(text).lower())
     if not words:
         raise UserInputError(f"The topic {str(text)[:40]!r} has no words; give an English topic such as 'food'.")
+    words = [w for w in words if w not in _TOPIC_STOPWORDS] or words
     terms: list[str] = []
     for word in words:
         terms += [word, *_lemmas(word)]

@@ -191,6 +191,11 @@ class MatchingItem(_ItemBase):
         return "; ".join(f"{k} = {v}" for k, v in self.answer.items())
 
 
+#: The facts a planned reading text states, each asked about in other words: who, where, when, what time, how many /
+#: how old, why, and what the whole text is about.
+QuestionSlot = Literal["who", "where", "when", "time", "number", "why", "main_idea"]
+
+
 class Question(BaseModel):
     """One comprehension question about a reading text."""
 
@@ -201,6 +206,9 @@ class Question(BaseModel):
     options: list[str]
     answer: str
     evidence: str = Field(description="The sentence of the text that answers the question.")
+    slot: QuestionSlot | None = Field(
+        default=None, description="The planned fact the question asks about, when the text was planned by code."
+    )
 
 
 class ReadingItem(_ItemBase):
@@ -288,3 +296,22 @@ def taught_words(item: _ItemBase | Mapping[str, Any] | None) -> list[str]:
         model = ITEM_TYPES.get(str(item.get("type")))
         return model.model_construct(**item).taught_words() if model else []
     return item.taught_words()
+
+
+def item_from_record(record: Mapping[str, Any]) -> Item:
+    """The item in a record as scripts write it, judged afresh: the fields of its type only.
+
+    Reads the objects `forge generate --json` prints under `items` and the reviewed-items schema (the item under
+    `item`); what a run added (status, ACI, violations, model, timings ...) is ignored, and fields added to the
+    schema later do not make older records unreadable. ValueError says what is wrong with a record.
+    """
+    data = dict(record.get("item") or record) if isinstance(record.get("item"), Mapping) else dict(record)
+    kind = data.get("type")
+    model = ITEM_TYPES.get(str(kind))
+    if model is None:
+        raise ValueError(f"unknown exercise type {kind!r}; accepted: {', '.join(ITEM_TYPES)}")
+    data.setdefault("topic", record.get("topic") or "")
+    data.setdefault("level", record.get("level"))
+    data["instructions"] = data.get("instructions") or ""
+    kept = {k: v for k, v in data.items() if k in model.model_fields and k not in _DERIVED.get(str(kind), ())}
+    return _ITEM.validate_python(kept)

@@ -19,12 +19,24 @@ Error types (and the family the feedback policy uses):
 | preposition | lexical | good in -> good at, listen music -> listen to music |
 | word choice | lexical | their/there, then/than, me to. -> me too. |
 | spelling | slip | freind -> friend, alot -> a lot |
-| capitalisation | slip | i -> I |
+| capitalisation | slip | i -> I, sentence start, english -> English |
+| verb pattern | lexical | looking forward to meet -> meeting, enjoy to swim -> enjoy swimming, let me to go |
+| countability | rule | informations -> information, a news -> news, much people -> many people |
+| pronoun | rule | for we -> for us, between you and I -> me, me and my friend went -> my friend and I went |
+| word order | rule | like very much football -> like football very much, tell me where is it -> where it is |
+| false friend | lexical | I have 25 years -> I am 25, make homework -> do homework, say me -> tell me |
+| punctuation | slip | For example we -> For example, we (a comma after an opening phrase) |
+
+Besides the detectors written in code, the rules simple enough to be token patterns ("despite of", "since three
+years", "If I would have") are data in knowledge/data/learner-errors.yaml (`knowledge.error_patterns`), which also
+holds every rule's explanation for the learner and its source (the Cambridge Learner Corpus error codes, Swan and
+Smith's *Learner English*, Swan's *Practical English Usage*).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -34,34 +46,44 @@ from lemminflect import getAllLemmas, getInflection
 from pydantic import BaseModel, ConfigDict
 from wordfreq import top_n_list, zipf_frequency
 
+from knowledge import error_patterns
 from knowledge.nlp import Token, analyze
 
 ErrorType = Literal[
     "subject-verb agreement", "verb tense", "verb form", "singular/plural noun", "article", "comparative",
-    "preposition", "word choice", "spelling", "capitalisation",
+    "preposition", "word choice", "spelling", "capitalisation", "verb pattern", "countability", "pronoun",
+    "word order", "false friend", "punctuation",
 ]  # fmt: skip
 ErrorFamily = Literal["rule", "lexical", "slip"]
 ERROR_TYPES: tuple[ErrorType, ...] = (
     "subject-verb agreement", "verb tense", "verb form", "singular/plural noun", "article", "comparative",
-    "preposition", "word choice", "spelling", "capitalisation",
+    "preposition", "word choice", "spelling", "capitalisation", "verb pattern", "countability", "pronoun",
+    "word order", "false friend", "punctuation",
 )  # fmt: skip
 #: Rule-governed errors (a rule the learner can apply), lexical ones (collocations, confusable words), slips.
 FAMILY: dict[ErrorType, ErrorFamily] = {
     "subject-verb agreement": "rule", "verb tense": "rule", "verb form": "rule", "singular/plural noun": "rule",
     "article": "rule", "comparative": "rule", "preposition": "lexical", "word choice": "lexical",
-    "spelling": "slip", "capitalisation": "slip",
+    "spelling": "slip", "capitalisation": "slip", "verb pattern": "lexical", "countability": "rule",
+    "pronoun": "rule", "word order": "rule", "false friend": "lexical", "punctuation": "slip",
 }  # fmt: skip
 
 #: Log-probability (nats) by which a suggestion must beat the learner's form, by how reliable the rule is.
 MARGIN_RULE = 0.75
 MARGIN_LEXICAL = 1.0
 MARGIN_CONFUSABLE = 3.0
+#: After 'a lot of' and 'most' a singular noun is often an uncountable use (a lot of opportunity).
+MARGIN_VAGUE_QUANTIFIER = 2.0
 #: Misspellings: a known word this much more frequent (Zipf) than the learner's spelling, which is below the ceiling.
 SPELLING_ZIPF_GAP = 1.5
 SPELLING_ZIPF_CEILING = 3.0
 SPELLING_MIN_ZIPF = 3.0
 #: Regular endings on irregular words (buyed, childs) are looked for below this Zipf frequency ('childs' is 3.2).
 REGULARISED_ZIPF_CEILING = 3.5
+#: A short adjective's -er/-est form must be at least this frequent to be suggested (bigger yes, funner no).
+SHORT_FORM_MIN_ZIPF = 3.0
+#: Both halves of a run-together spelling must be at least this frequent (in many: yes; pre sent: no).
+SPLIT_MIN_ZIPF = 4.5
 SPELLING_VOCABULARY = 50_000
 MAX_SPELLING_SUGGESTIONS = 3
 
@@ -151,6 +173,9 @@ _DETERMINERS = frozenset({"the", "my", "your", "his", "her", "our", "their", "it
     *_SINGULAR_DETERMINERS
 }
 _PLURAL_DETERMINERS = frozenset({"these", "those"})
+_INDEFINITE_PRONOUNS = frozenset(
+    {"everyone", "everybody", "someone", "somebody", "nobody", "anyone", "anybody", "everything", "nothing"}
+)
 _QUESTION_AUX = frozenset(
     {"do", "does", "did", "can", "could", "will", "would", "should", "shall", "may", "might", "must", "is", "are",
      "am", "was", "were", "have", "has", "had"}
@@ -199,6 +224,8 @@ def _subject_at(tokens: Sequence[Token], i: int) -> tuple[Person, int] | None:
         return None
     if token.lower in _NOMINATIVE:
         return _NOMINATIVE[token.lower], i + 1
+    if token.lower in _INDEFINITE_PRONOUNS and (i == 0 or before in _BOUNDARIES):
+        return "third", i + 1
     if token.lower in _AMBIGUOUS_PRONOUNS:
         starts = i == 0 or not tokens[i - 1].is_word or before in _BOUNDARIES
         return (_AMBIGUOUS_PRONOUNS[token.lower], i + 1) if starts else None
@@ -215,6 +242,10 @@ _BOUNDARIES = frozenset(
 )  # fmt: skip
 
 
+#: Nouns whose plural is the singular: their number cannot be read from the word.
+_SAME_PLURAL = frozenset({"fish", "sheep", "deer", "species", "series", "aircraft", "means"})
+
+
 def _noun_phrase(tokens: Sequence[Token], i: int) -> tuple[Person, int] | None:
     """Determiner, at most one adjective, and a noun: its number and the index after it."""
     k = i + 1
@@ -223,7 +254,7 @@ def _noun_phrase(tokens: Sequence[Token], i: int) -> tuple[Person, int] | None:
     if k >= len(tokens) or not tokens[k].is_word or tokens[k].tag.startswith("VB"):
         return None
     number = _noun_number(tokens[k].text)
-    if number is None:
+    if number is None or tokens[k].lower in _SAME_PLURAL:
         return None
     det = tokens[i].lower
     if det in _SINGULAR_DETERMINERS:
@@ -247,7 +278,10 @@ def _candidate(
     `text` is filled in by `find_candidates`, which has the original text (spans may cover several tokens).
     """
     model = tokens[first].text
-    fixed = tuple(dict.fromkeys(_like(s, model) for s in suggestions if s and _like(s, model) != model))
+    if first == 0 and model[:1].islower() and tokens[0].is_word:
+        model = model[:1].upper() + model[1:]  # a fix of a sentence's first word also gets its capital
+    written = tokens[first].text if first == last else ""
+    fixed = tuple(dict.fromkeys(_like(s, model) for s in suggestions if s and _like(s, model) != written))
     return ErrorCandidate(
         span=(tokens[first].start, tokens[last].end), text="", error_type=error_type, suggestions=fixed, rule=rule,
         margin=margin, certain=certain,
@@ -454,7 +488,8 @@ def plural_after_number(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     """A singular noun after a number above one or a plural quantifier: three cat -> cats, many book -> books."""
     found = []
     for i, token in enumerate(tokens[:-1]):
-        if not _counts_more_than_one(token):
+        after = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+        if not _counts_more_than_one(token, _previous_word(tokens, i), after):
             continue
         k = i + 1
         if tokens[k].tag in {"JJ", "JJR"} and "NOUN" not in readings(tokens[k].text) and k + 1 < len(tokens):
@@ -462,14 +497,20 @@ def plural_after_number(tokens: Sequence[Token]) -> list[ErrorCandidate]:
         noun = tokens[k]
         if _needs_plural(noun, tokens[k + 1] if k + 1 < len(tokens) else None):
             plural = _form(noun.lower, "NNS")
+            vague = token.lower in {"of", "most"}  # a lot of time, most time: many nouns are uncountable there
             if plural and plural != noun.lower:
-                found.append(_candidate(tokens, k, k, "singular/plural noun", [plural], "plural.after_number"))
+                found.append(_candidate(tokens, k, k, "singular/plural noun", [plural], "plural.after_number",
+                                        MARGIN_VAGUE_QUANTIFIER if vague else MARGIN_RULE))  # fmt: skip
     return found
 
 
-def _counts_more_than_one(token: Token) -> bool:
-    """A number word or numeral above one, or a plural quantifier (many, several, these)."""
+def _counts_more_than_one(token: Token, before: str = "", after: str = "") -> bool:
+    """A number word or numeral above one, a plural quantifier (many, several, these), 'lots of', 'most'."""
     if token.lower in _NUMBER_WORDS:
+        return True
+    if token.lower == "of" and before in {"lot", "lots", "plenty", "number"}:
+        return True
+    if token.lower == "most" and before not in {"the", "a", "at", "is", "are", "was", "were"} and after != "of":
         return True
     return token.tag == "CD" and token.text.isdigit() and int(token.text) > 1 and len(token.text) < 4
 
@@ -612,7 +653,7 @@ def _time_preposition(tokens: Sequence[Token], i: int) -> list[ErrorCandidate]:
 CONFUSABLES: tuple[frozenset[str], ...] = tuple(
     frozenset(group.split())
     for group in ("their there", "then than", "were where", "lose loose", "quite quiet", "hear here", "buy by",
-                  "of off", "weather whether", "advice advise", "accept except", "its it's", "know no", "whose who's")
+                  "of off", "weather whether", "advice advise", "accept except", "its it's", "whose who's")
 )  # fmt: skip
 
 
@@ -622,12 +663,24 @@ def word_choice(tokens: Sequence[Token]) -> list[ErrorCandidate]:
     for i, token in enumerate(tokens):
         for group in CONFUSABLES:
             if token.lower in group and not _is_clitic_stem(tokens, i):
-                others = sorted(group - {token.lower})
+                others = [w for w in sorted(group - {token.lower}) if _fits_context(w, tokens, i)]
                 found.append(_candidate(tokens, i, i, "word choice", others, "word_choice.confusable",
                                         MARGIN_CONFUSABLE))  # fmt: skip
         if token.lower == "to" and i > 0 and i + 1 < len(tokens) and tokens[i + 1].text in {".", "!", ",", "?"}:
             found.append(_candidate(tokens, i, i, "word choice", ["too"], "word_choice.too"))
     return found
+
+
+_COMPARING = frozenset({"more", "less", "rather", "other", "fewer", "better", "worse", "different"})
+
+
+def _fits_context(word: str, tokens: Sequence[Token], i: int) -> bool:
+    """Whether a confusable may replace token i: 'than' only after a comparison, 'then' only without one."""
+    if word not in {"than", "then"}:
+        return True
+    before = tokens[max(0, i - 4) : i]
+    compared = any(t.tag in {"JJR", "RBR"} or t.lower in _COMPARING for t in before)
+    return compared if word == "than" else not compared
 
 
 def _is_clitic_stem(tokens: Sequence[Token], i: int) -> bool:
@@ -646,8 +699,7 @@ def capitalisation(tokens: Sequence[Token]) -> list[ErrorCandidate]:
 
 #: Frequent learner spellings with a known correction (no edit-distance search needed).
 KNOWN_MISSPELLINGS = {
-    "alot": "a lot", "borned": "born", "informations": "information", "advices": "advice", "furnitures": "furniture",
-    "homeworks": "homework", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't",
+    "alot": "a lot", "borned": "born", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't",
     "wont": "won't", "isnt": "isn't", "im": "I'm", "ive": "I've", "thats": "that's", "whats": "what's",
     "wanna": "want to", "gonna": "going to", "becouse": "because", "beacause": "because",
 }  # fmt: skip
@@ -661,12 +713,39 @@ def spelling(tokens: Sequence[Token]) -> list[ErrorCandidate]:
             continue
         word = token.lower
         if word in KNOWN_MISSPELLINGS:
-            found.append(_candidate(tokens, i, i, "spelling", [KNOWN_MISSPELLINGS[word]], "spelling.known"))
+            found.append(_candidate(tokens, i, i, "spelling", [KNOWN_MISSPELLINGS[word]], "spelling.known",
+                                    certain=True))  # fmt: skip
             continue
-        suggestions = spelling_suggestions(word)
+        suggestions = spelling_suggestions(word) or split_suggestion(word)
+        if suggestions and _after_auxiliary(tokens, i):
+            suggestions = tuple(dict.fromkeys(_base_if_verb(s) for s in suggestions))
         if suggestions:
             found.append(_candidate(tokens, i, i, "spelling", suggestions, "spelling.edit_distance"))
     return found
+
+
+def _after_auxiliary(tokens: Sequence[Token], i: int) -> bool:
+    """Whether token i follows do/does/did, a modal or 'to' (possibly with not): a verb there is a base form."""
+    j = i - 1
+    if j >= 0 and tokens[j].lower in {"not", "n't"}:
+        j -= 1
+    return j >= 0 and (tokens[j].lower in _MODALS | {"do", "does", "did"} or tokens[j].tag == "TO")
+
+
+def _base_if_verb(word: str) -> str:
+    """A suggested verb form as its base form (did not developped -> develop, not developed)."""
+    lemma = _verb_lemma(word)
+    return lemma if lemma and "NOUN" not in readings(word) else word
+
+
+@lru_cache(maxsize=4096)
+def split_suggestion(word: str) -> tuple[str, ...]:
+    """Two frequent words run together (inmany -> in many), for an unknown spelling."""
+    if len(word) < 5 or zipf_frequency(word, "en") >= SPELLING_MIN_ZIPF - 1:
+        return ()
+    splits = [(word[:k], word[k:]) for k in range(2, len(word) - 1)]
+    good = [f"{a} {b}" for a, b in splits if min(zipf_frequency(a, "en"), zipf_frequency(b, "en")) >= SPLIT_MIN_ZIPF]
+    return tuple(good[:1])
 
 
 def _spellable(tokens: Sequence[Token], i: int) -> bool:
@@ -690,7 +769,7 @@ def spelling_suggestions(word: str) -> tuple[str, ...]:
     vocabulary = _vocabulary()
     near = [w for w in _edits1(word) if w in vocabulary]
     if not near and len(word) >= 5:
-        near = [w for e in _edits1(word) for w in _edits1(e) if w in vocabulary]
+        near = [w for e in _edits1(word) for w in _edits1(e) if w in vocabulary and w[:1] == word[:1]]
     ranked = sorted(set(near), key=lambda w: -zipf_frequency(w, "en"))
     return tuple(w for w in ranked if zipf_frequency(w, "en") >= floor)[:MAX_SPELLING_SUGGESTIONS]
 
@@ -722,15 +801,231 @@ def _known_forms() -> frozenset[str]:
     return frozenset(e.headword.lower() for e in Lexicon.load().entries())
 
 
+# --- detectors written as data, and the newer code rules --------------------------------------------------------
+
+_MARGINS = {"rule": MARGIN_RULE, "lexical": MARGIN_LEXICAL, "confusable": MARGIN_CONFUSABLE}
+
+
+def patterns(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """The token patterns of knowledge/data/learner-errors.yaml (despite of, since three years, I have 25 years)."""
+    found = []
+    info = error_patterns.rules()
+    for match in error_patterns.find(tokens):
+        rule = match.pattern.rule
+        kind = _error_type(info[rule].error_type) if rule in info else None
+        if kind is None or not match.replacements:
+            continue
+        certain = match.pattern.margin == "certain"
+        margin = _MARGINS.get(match.pattern.margin, MARGIN_LEXICAL)
+        found.append(_candidate(tokens, match.first, match.last, kind, match.replacements, rule, margin,
+                                certain=certain))  # fmt: skip
+    return found
+
+
+def _error_type(name: str) -> ErrorType | None:
+    """The error type of that name (None for a name the data file misspelt)."""
+    for kind in ERROR_TYPES:
+        if kind == name:
+            return kind
+    return None
+
+
+_HAVE = frozenset({"have", "has", "'ve"})
+_PERFECT_ADVERBS = frozenset({"already", "just", "ever", "never", "also", "really", "recently"})
+_PLURAL_SUBJECTS = frozenset({"we", "they", "you"})
+_YEAR = re.compile(r"(19|20)\d\d$")
+
+
+def has_finished_time(tokens: Sequence[Token]) -> bool:
+    """A finished past time: the past markers, or 'in' + a year (in 2010)."""
+    if has_past_marker(tokens):
+        return True
+    words = [t.lower for t in tokens]
+    return any(w == "in" and _YEAR.match(nxt) for w, nxt in itertools.pairwise(words))
+
+
+def present_perfect(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """Present perfect with a finished past time: I have went there two years ago -> I went."""
+    if not has_finished_time(tokens) or any(t.lower == "since" for t in tokens):
+        return []
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        if token.lower not in _HAVE or (token.lower == "have" and i > 0 and tokens[i - 1].tag in {"MD", "TO"}):
+            continue
+        j = i + 1
+        while j < len(tokens) - 1 and tokens[j].lower in _PERFECT_ADVERBS:
+            j += 1
+        verb = tokens[j]
+        lemma = _verb_lemma(verb.lower)
+        if not lemma or not (verb.tag in {"VBN", "VBD"} or _is_past_form(verb.lower)) or lemma == verb.lower:
+            continue
+        found.append(_candidate(tokens, i, j, "verb tense", _simple_past(tokens, i, j, lemma),
+                                "tense.present_perfect_past_time", MARGIN_RULE))  # fmt: skip
+    return found
+
+
+def _simple_past(tokens: Sequence[Token], i: int, j: int, lemma: str) -> list[str]:
+    """The past simple replacing have (+ adverbs) + participle at tokens i..j (been to -> went to)."""
+    adverbs = [t.text for t in tokens[i + 1 : j]]
+    if lemma == "be":
+        after = tokens[j + 1].lower if j + 1 < len(tokens) else ""
+        before = _previous_word(tokens, i)
+        was = "were" if before in _PLURAL_SUBJECTS or (i > 0 and tokens[i - 1].tag == "NNS") else "was"
+        past = ["went"] if after == "to" else [was]
+    else:
+        past = [p for p in [_form(lemma, "VBD")] if p]
+    return [" ".join([*adverbs, p]) for p in past]
+
+
+_CASE_PREPOSITIONS = frozenset(
+    {"for", "with", "to", "from", "about", "between", "without", "of", "at", "behind", "near", "against", "among",
+     "towards", "toward", "into", "onto", "upon"}
+)  # fmt: skip
+_OBJECT_FORMS = {"i": "me", "he": "him", "she": "her", "we": "us", "they": "them"}
+
+
+def pronoun_case(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """A subject pronoun after a preposition: for we -> for us, with he -> with him."""
+    found = []
+    for i, token in enumerate(tokens[1:], start=1):
+        before = tokens[i - 1]
+        if token.lower not in _OBJECT_FORMS or before.lower not in _CASE_PREPOSITIONS:
+            continue
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if after is not None and (
+            after.tag.startswith(("VB", "MD", "RB")) or after.lower in {"'m", "'re", "'s", "'ve", "'ll", "'d"}
+        ):
+            continue  # "for they are ..." uses for as a conjunction; "so that we can"
+        found.append(_candidate(tokens, i, i, "pronoun", [_OBJECT_FORMS[token.lower]], "pronoun.object_case"))
+    return found
+
+
+def short_comparative(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """More/most with a short adjective: more big than -> bigger than, the most easy -> the easiest."""
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        adjective = tokens[i + 1]
+        superlative = token.lower == "most" and _previous_word(tokens, i) == "the"
+        if not (token.lower == "more" or superlative) or adjective.tag != "JJ":
+            continue
+        after = tokens[i + 2].lower if i + 2 < len(tokens) else "."
+        if not superlative and after not in {"than", ".", ",", "!", "?", "and", "for", "to"}:
+            continue
+        form = _short_form(adjective.lower, "JJS" if superlative else "JJR")
+        if form:
+            found.append(_candidate(tokens, i, i + 1, "comparative", [form], "comparative.short_adjective"))
+    return found
+
+
+def _short_form(adjective: str, tag: str) -> str | None:
+    """The -er/-est form of a short adjective, when English uses one (big -> bigger; not important)."""
+    if len(adjective) > 6 and not adjective.endswith("y"):
+        return None
+    form = _form(adjective, tag)
+    return form if form and zipf_frequency(form, "en") >= SHORT_FORM_MIN_ZIPF else None
+
+
+_PROPER = _words(
+    "english french spanish german italian chinese japanese korean arabic russian portuguese turkish american "
+    "british european african asian indian mexican canadian brazilian monday tuesday wednesday thursday friday "
+    "saturday sunday january february april june july august september october november december"
+)
+
+
+_NO_THE_BEFORE = frozenset(
+    {"the", "a", "an", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their", "at",
+     "'s", "each", "every", "any", "some", "no", "of", "very", "much", "all", "whose"}
+)  # fmt: skip
+
+
+def missing_the(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """'The' left out before 'same' and superlatives: in same way -> in the same way, is best -> is the best."""
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        before = tokens[i - 1] if i > 0 else None
+        if before is None or before.lower in _NO_THE_BEFORE or before.tag in {"DT", "PRP$", "POS", "CD"}:
+            continue
+        superlative = token.tag == "JJS" and token.lower not in {"most", "least"} and tokens[i + 1].tag.startswith("NN")
+        if token.lower == "same" or superlative:
+            found.append(_candidate(tokens, i, i, "article", [f"the {token.text}"], "article.missing_the",
+                                    MARGIN_LEXICAL))  # fmt: skip
+    return found
+
+
+def sentence_capitals(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """A sentence that starts with a small letter, and languages, nationalities, days, months in small letters."""
+    found = []
+    first = tokens[0] if tokens else None
+    if first is not None and first.is_word and first.text[:1].islower() and first.text[1:] == first.text[1:].lower():
+        fixed = first.text[:1].upper() + first.text[1:]
+        found.append(_candidate(tokens, 0, 0, "capitalisation", [fixed], "capitalisation.sentence_start",
+                                certain=True))  # fmt: skip
+    for i, token in enumerate(tokens[1:], start=1):
+        if token.text in _PROPER:
+            found.append(_candidate(tokens, i, i, "capitalisation", [token.text.capitalize()],
+                                    "capitalisation.proper", certain=True))  # fmt: skip
+    return found
+
+
+_TEXT_SPEAK = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "coz": "because",
+               "cuz": "because", "bcoz": "because", "bcz": "because", "becoz": "because", "b4": "before"}  # fmt: skip
+#: Uncountable nouns learners make plural (CLC code CN).
+UNCOUNTABLE_PLURALS = {
+    "informations": "information", "advices": "advice", "furnitures": "furniture", "homeworks": "homework",
+    "knowledges": "knowledge", "equipments": "equipment", "luggages": "luggage", "baggages": "baggage",
+    "stuffs": "stuff", "feedbacks": "feedback", "evidences": "evidence", "researchs": "research",
+}  # fmt: skip
+
+
+def lexical_slips(tokens: Sequence[Token]) -> list[ErrorCandidate]:
+    """Text-speak (u -> you) and uncountable nouns with a plural -s (informations -> information)."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.lower in _TEXT_SPEAK and not _is_clitic_stem(tokens, i):
+            found.append(_candidate(tokens, i, i, "spelling", [_TEXT_SPEAK[token.lower]], "spelling.text_speak",
+                                    certain=True))  # fmt: skip
+        elif token.lower in UNCOUNTABLE_PLURALS:
+            found.append(_candidate(tokens, i, i, "countability", [UNCOUNTABLE_PLURALS[token.lower]],
+                                    "countability.plural", certain=True))  # fmt: skip
+    return found
+
+
 DETECTORS: tuple[Detector, ...] = (
-    agreement, past_tense, verb_form, plural_after_number, article, comparative, preposition, word_choice,
-    capitalisation, spelling,
+    patterns, present_perfect, pronoun_case, short_comparative, lexical_slips, agreement, past_tense, verb_form,
+    plural_after_number, article, comparative, preposition, word_choice, capitalisation, spelling,
+    missing_the, sentence_capitals,
 )  # fmt: skip
-#: When two candidates cover overlapping text, the one from the earlier type wins.
+#: When two candidates cover overlapping text, the one from the earlier type wins (after the specific rules).
 PRIORITY: tuple[ErrorType, ...] = (
-    "verb form", "spelling", "capitalisation", "verb tense", "subject-verb agreement", "singular/plural noun",
-    "article", "comparative", "preposition", "word choice",
+    "verb form", "spelling", "countability", "capitalisation", "verb tense", "subject-verb agreement",
+    "singular/plural noun", "verb pattern", "pronoun", "word order", "false friend", "article", "comparative",
+    "preposition", "word choice", "punctuation",
 )  # fmt: skip
+#: Rules more specific than the generic ones: they win overlaps whatever their type (sentence capitals lose all).
+SPECIFIC_RULES = frozenset(
+    {"tense.present_perfect_past_time", "pronoun.object_case", "comparative.short_adjective", "countability.plural",
+     "spelling.text_speak"}
+)  # fmt: skip
+
+
+def _rank(candidate: ErrorCandidate) -> tuple[int, int, tuple[int, int]]:
+    """Overlap order: specific rules and patterns, then by type; the sentence-start capital last."""
+    if candidate.rule == "capitalisation.sentence_start":
+        tier = 2
+    else:
+        tier = 0 if candidate.rule in SPECIFIC_RULES or candidate.rule in _pattern_rules() else 1
+    return tier, PRIORITY.index(candidate.error_type), candidate.span
+
+
+@cache
+def _pattern_rules() -> frozenset[str]:
+    """The rule ids the data file's patterns use."""
+    return frozenset(p.rule for p in error_patterns.patterns())
+
+
+def explanation(candidate: ErrorCandidate, suggestion: str) -> str:
+    """The learner-level explanation of a correction, from the data file."""
+    return error_patterns.explanation(candidate.rule, candidate.text, suggestion)
 
 
 def find_candidates(text: str) -> list[ErrorCandidate]:
@@ -738,9 +1033,16 @@ def find_candidates(text: str) -> list[ErrorCandidate]:
     found: list[ErrorCandidate] = []
     for sentence in _by_sentence(analyze(text)):
         for detect in DETECTORS:
-            found += [c for c in detect(sentence) if c.suggestions]
-    kept = sorted(_without_overlaps(found), key=lambda c: c.span)
-    return [c.model_copy(update={"text": text[c.span[0] : c.span[1]]}) for c in kept]
+            found += [_own_text(c, text) for c in detect(sentence)]
+    kept = sorted(_without_overlaps([c for c in found if c.suggestions]), key=lambda c: c.span)
+    return kept
+
+
+def _own_text(candidate: ErrorCandidate, text: str) -> ErrorCandidate:
+    """A candidate with the text it covers, and without suggestions that are that very text."""
+    written = text[candidate.span[0] : candidate.span[1]]
+    kept = tuple(s for s in candidate.suggestions if s != written)
+    return candidate.model_copy(update={"text": written, "suggestions": kept})
 
 
 def _by_sentence(tokens: Sequence[Token]) -> list[list[Token]]:
@@ -754,7 +1056,7 @@ def _by_sentence(tokens: Sequence[Token]) -> list[list[Token]]:
 def _without_overlaps(found: list[ErrorCandidate]) -> list[ErrorCandidate]:
     """Keep, of candidates covering overlapping text, the one whose type comes first in PRIORITY."""
     kept: list[ErrorCandidate] = []
-    for c in sorted(found, key=lambda c: (PRIORITY.index(c.error_type), c.span)):
+    for c in sorted(found, key=_rank):
         if all(c.span[1] <= k.span[0] or c.span[0] >= k.span[1] for k in kept):
             kept.append(c)
     return kept
@@ -767,4 +1069,3 @@ def apply(text: str, corrections: Sequence[tuple[tuple[int, int], str]]) -> str:
         out += [text[last:start], replacement]
         last = end
     return "".join([*out, text[last:]])
-

@@ -24,7 +24,7 @@ from knowledge.errors import ResourceError, UserInputError
 from knowledge.levels import Level, parse_level
 
 if TYPE_CHECKING:
-    from knowledge.wordnet import WordNet
+    from knowledge.wordnet import Synset, WordNet
 
 CEFRJ_FILE = "cefrj-vocabulary-profile-1.5.csv"
 OCTANOVE_FILE = "octanove-vocabulary-profile-c1c2-1.0.csv"
@@ -178,6 +178,10 @@ def _expand_row(row: dict[str, str], name: str, source: str, line: int) -> Itera
         )  # fmt: skip
 
 
+#: Contracted forms as the tagger splits them ("did" + "n't"), read as the words they stand for.
+_CLITICS = {"n't": "not", "'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
+
+
 class Lexicon:
     """Word levels by spelling and POS, with WordNet senses, synonyms and topics of the listed words."""
 
@@ -236,6 +240,7 @@ class Lexicon:
     def level_of(self, word: str, pos: str | None = None) -> WordLevel:
         """The level of a surface form: its list entry (via lemmas and POS), else an estimate or 'unknown' and why."""
         text = _clean_word(word)
+        text = _CLITICS.get(text.lower().replace("’", "'"), text)
         wanted = normalize_pos(pos)
         candidates = self._candidates(text, wanted)
         if candidates:
@@ -295,6 +300,11 @@ class Lexicon:
         lemma, wanted = self._lemma_pos(word, pos)
         senses = self.wordnet.senses(lemma, wanted)
         return senses[0].gloss if senses else None
+
+    def senses(self, word: str, pos: str | None = None) -> list[Synset]:
+        """The WordNet senses of the word (of its lemma, for the POS if given), most common first."""
+        lemma, wanted = self._lemma_pos(word, pos)
+        return self.wordnet.senses(lemma, wanted)
 
     def examples(self, word: str, pos: str | None = None) -> list[str]:
         """WordNet example sentences using the word (most common sense first)."""

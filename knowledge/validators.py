@@ -185,17 +185,39 @@ def validate_reading(item: ReadingItem, lexicon: Lexicon) -> list[Violation]:
 
 
 def _question(number: int, question: Any, text: str) -> list[Violation]:
-    """One question: evidence in the text, answer among its options, and consistent with the evidence."""
+    """One question: evidence in the text, distinct options with the answer once, and the form of its kind."""
     found = []
     if question.evidence not in text:
         found.append(_violation(f"question {number} is not answerable from the text", evidence=question.evidence))
     if question.options and [o.lower() for o in question.options].count(question.answer.lower()) != 1:
         found.append(_violation(f"question {number}: the answer is not among the options exactly once"))
-    if question.kind == "multiple_choice" and fill_gap(question.question, question.answer) != question.evidence:
-        found.append(_violation(f"question {number}: the answer does not restore the sentence of the text"))
-    if question.kind == "true_false" and (question.answer == "True") != (question.question == question.evidence):
-        found.append(_violation(f"question {number}: the true/false key disagrees with the text"))
+    if len({o.strip().lower() for o in question.options}) != len(question.options):
+        found.append(_violation(f"question {number}: options repeat", options=question.options))
+    if question.kind == "multiple_choice":
+        found += _multiple_choice(number, question)
+    if question.kind == "true_false":
+        found += _true_false(number, question)
     return found
+
+
+def _multiple_choice(number: int, question: Any) -> list[Violation]:
+    """A gapped sentence restored by its answer, or a question (ending in '?') with at least three options."""
+    if gap_count(question.question):
+        if fill_gap(question.question, question.answer) != question.evidence:
+            return [_violation(f"question {number}: the answer does not restore the sentence of the text")]
+        return []
+    if not question.question.rstrip().endswith("?") or len(question.options) < 3:
+        return [_violation(f"question {number}: a question ending in '?' with three or more options is expected")]
+    return []
+
+
+def _true_false(number: int, question: Any) -> list[Violation]:
+    """True/False options; a statement that repeats its evidence must be keyed True."""
+    if sorted(question.options) != ["False", "True"]:
+        return [_violation(f"question {number}: a true/false question has the options True and False")]
+    if question.question == question.evidence and question.answer != "True":
+        return [_violation(f"question {number}: the true/false key disagrees with the text")]
+    return []
 
 
 VALIDATORS: dict[str, Callable[[Any, Lexicon], list[Violation]]] = {

@@ -16,9 +16,10 @@ from knowledge.levels import Level
 ViolationKind = Literal[
     "structure", "word_above_level", "unknown_word", "too_many_words_above", "construction_above_level",
     "missing_construction", "too_easy", "too_hard", "not_english", "not_judged",
+    "meaning", "ambiguous_key", "off_topic", "unnatural",
 ]  # fmt: skip
 Severity = Literal["error", "warning"]
-Category = Literal["structure", "vocabulary", "grammar", "missing_construction", "length", "safety"]
+Category = Literal["structure", "vocabulary", "grammar", "missing_construction", "length", "safety", "meaning"]
 
 #: The category of each kind.
 CATEGORIES: dict[str, Category] = {
@@ -32,6 +33,10 @@ CATEGORIES: dict[str, Category] = {
     "too_hard": "length",
     "not_english": "safety",
     "not_judged": "length",
+    "meaning": "meaning",
+    "ambiguous_key": "meaning",
+    "off_topic": "meaning",
+    "unnatural": "meaning",
 }
 
 

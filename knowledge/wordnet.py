@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -26,6 +27,16 @@ WN_POS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 #: How many of a word's commonest senses count for its topics and graph edges (rarer senses add noise).
 MAIN_SENSES = 3
+#: Leading labels that make a gloss a pointer to another word or a note on use rather than a definition.
+_POINTER_LABELS = re.compile(
+    r"^\((comparative|superlative) of|^\((from|sentence connectors?)\b|^(of or )?(relating|pertaining) to\b"
+    r"|^of or (relating|pertaining|belonging) to\b|^in an? \w+ (manner|way)\b",
+    re.IGNORECASE,
+)
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+#: Asides that widen or qualify a definition: dropping them would make it false ('any day except Sunday (and
+#: sometimes except Saturday)'), so they stay.
+_QUALIFYING = re.compile(r"^\s*\((and|or|but|except|not)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,43 @@ class WordNet:
     def lexnames(self) -> list[str]:
         """All 45 lexicographer file names."""
         return list(self._lexnames)
+
+
+def plain_gloss(gloss: str) -> str:
+    """A gloss as a learner reads it: its first definition (before ';'), without parenthetical asides.
+
+    'a (usually rectangular) container; may have a lid' -> 'a container'. Dropping asides and alternatives keeps a
+    WordNet definition true (they narrow or add to it) and makes it shorter; asides that widen or qualify it
+    ('(and sometimes except Saturday)', '(or ...)') stay, since without them it would say too much.
+    """
+    first = gloss.split(";", 1)[0]
+    kept: list[str] = []
+
+    def drop(match: re.Match[str]) -> str:
+        if _QUALIFYING.match(match.group(0)):
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+        return ""
+
+    while _PARENTHESES.search(first):
+        first = _PARENTHESES.sub(drop, first)
+    for number, aside in enumerate(kept):
+        first = first.replace(f"\x00{number}\x00", aside)
+    return " ".join(first.replace("`", "'").split()).strip(" ,:")
+
+
+def gloss_label(synset: Synset) -> str | None:
+    """Why a sense's gloss is not a plain everyday definition, or None when it is.
+
+    A leading field label on a sense with a topic domain ('(computer science) the code that identifies ...' for
+    address) marks a technical sense; '(comparative of good)', '(sentence connectors)', 'of or relating to X' and
+    'in an X manner' point to another word instead of saying what this one means.
+    """
+    if _POINTER_LABELS.search(synset.gloss):
+        return f"the gloss points to another word or a use: {synset.gloss[:40]!r}"
+    if synset.gloss.startswith("(") and synset.domains:
+        return f"a sense of a field ({', '.join(synset.domains)})"
+    return None
 
 
 def _pointed(table: dict[str, dict[str, list[list[str]]]], lemma: str, pos: str | None) -> list[tuple[str, str]]:

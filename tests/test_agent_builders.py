@@ -7,6 +7,7 @@ import pytest
 from agents.context import AgentContext
 from agents.item.constraints import Constraints
 from agents.item.exercises import BUILDERS, BuildFailed, Kit, build_item
+from agents.item.exercises.base import CANDIDATES
 from agents.item.exercises.options import MARGIN
 from agents.item.exercises.reorder import chunks_of
 from agents.models.llamacpp import LlamaCppModel
@@ -31,10 +32,8 @@ from tests.support.agent_helpers import MakeContext, build_context, constraints_
 pytest_plugins = ["tests.support.agent_fixtures"]
 
 LUNCH = "We had bread and cheese for lunch today."
-READING = (
-    " Lunch at home\nText: We eat lunch at home every day. My mother makes bread in the morning. "
-    "We have soup and cheese with the bread. My brother likes apples and oranges. After lunch we drink a cup of tea."
-)
+#: What the model continues after "Sentence: She" (or He): the one sentence of a reading text it writes.
+READING = "ate bread and cheese for lunch at a small cafe."
 MEANINGS = {
     "bread": "a kind of food that you bake",
     "cheese": "a yellow food that comes from milk",
@@ -156,12 +155,15 @@ def test_error_correction_plants_exactly_one_mistake(ctx: AgentContext, a2_food:
     assert (item.error, item.correction, item.error_type) == ("buy", "bought", "verb tense")
 
 
-def test_matching_pairs_each_word_with_its_meaning(ctx: AgentContext, a2_food: Constraints) -> None:
+def test_matching_never_shows_meanings_the_model_wrote(ctx: AgentContext, a2_food: Constraints) -> None:
     words, replies = GOOD["matching"]
-    item = _build(ctx, _with_targets(ctx, a2_food, words), "matching", replies)
-    assert isinstance(item, MatchingItem)
-    assert item.answer == MEANINGS and item.words == list(MEANINGS)
-    assert sorted(item.options) == sorted(MEANINGS.values()) and item.options != list(MEANINGS.values())
+    build, model = build_context(ctx, _with_targets(ctx, a2_food, words), replies)
+    item = build_item("matching", build)
+    assert isinstance(item, MatchingItem) and model.calls == 0, (
+        "meanings come from WordNet (tests/test_matching_items.py)"
+    )
+    assert not set(item.options) & set(MEANINGS.values())
+    assert sorted(item.options) == sorted(item.answer.values()) and item.options != list(item.answer.values())
 
 
 def test_matching_falls_back_to_opposites_when_meanings_are_above_the_level(
@@ -179,22 +181,22 @@ def test_matching_falls_back_to_opposites_when_meanings_are_above_the_level(
 def test_reading_questions_are_answerable_from_the_text(ctx: AgentContext, a2_food: Constraints) -> None:
     item = _build(ctx, _with_targets(ctx, a2_food, ["bread"]), "reading", [READING])
     assert isinstance(item, ReadingItem)
-    assert item.title == "Lunch at home" and 3 <= len(item.questions) <= 5
+    assert "bread and cheese for lunch" in item.text and 3 <= len(item.questions) <= 5
     for q in item.questions:
-        assert q.evidence in item.text and q.answer in q.options
+        assert q.evidence in item.text and q.answer in q.options and q.slot is not None
         if q.kind == "multiple_choice":
-            assert len(q.options) == 4 and fill_gap(q.question, q.answer) == q.evidence
+            assert len(q.options) == 4 and q.question.endswith("?") and q.question not in item.text
         else:
-            assert q.options == ["True", "False"] and (q.question == q.evidence) == (q.answer == "True")
+            assert q.options == ["True", "False"] and q.question not in item.text
 
 
 def test_rejected_candidates_are_recorded_with_their_reason(ctx: AgentContext, a2_food: Constraints) -> None:
     build, model = build_context(ctx, _with_targets(ctx, a2_food, ["bread"]), ["Bread is good."])
     with pytest.raises(BuildFailed, match="no sentence with three clearly wrong distractors"):
         build_item("gap_fill", build)
-    reasons = {c["rejected"] for c in build.notes["candidates"]}
-    assert reasons == {"3 words (accepted 5-20)"}
-    assert model.calls == 6, "two rounds of three candidates for the one target"
+    written = [c for c in build.notes["candidates"] if c.get("source") is None]
+    assert {c["rejected"] for c in written} == {"3 words (accepted 5-20)"}
+    assert model.calls == 2 * CANDIDATES, "two rounds of candidates for the one target"
 
 
 def test_gap_fill_without_targets_fails_at_once(ctx: AgentContext, a2_food: Constraints) -> None:

@@ -102,8 +102,8 @@ def test_a_new_process_resumes_every_version_and_turn(flow: Flow) -> None:
 
 def test_bad_input_gets_a_clear_answer_and_changes_nothing(flow: Flow) -> None:
     env = flow.env()
-    assert_clean_error(run_forge("exercises", "--session", "nosuchsession", "--say", "export", env=env),
-                       "No session 'nosuchsession'")
+    assert_clean_error(run_forge("exercises", "--session", "no such", "--say", "export", env=env),
+                       "not a session id")
     assert_clean_error(run_forge("exercises", "--session", flow.id, "--say", "  ", env=env), "The message is empty")
     assert_clean_error(run_forge("exercises", "--session", flow.id, "--say", "a" * 100_000, env=env),
                        "100,000 characters; at most 2,000")

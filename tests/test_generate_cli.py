@@ -101,3 +101,16 @@ def test_batch_needs_out_and_a_readable_file(tmp_path: Path) -> None:
     )
     (tmp_path / "r.jsonl").write_text("{}\n")
     assert_clean_error(run_forge("generate", "--batch", str(tmp_path / "r.jsonl")), "--batch needs --out")
+
+
+def test_generate_prints_blocks_a_teacher_reads_on_80_columns(services: Services) -> None:
+    proc = run_forge(
+        "generate", "--level", "A2", "--topic", "music", "--type", "gap_fill", "--seed", "5", env={"COLUMNS": "80"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines), [line for line in lines if len(line.rstrip()) > 80]
+    text = proc.stdout
+    assert "1. Gap fill · A2 · music" in text
+    if "failed" not in lines[0]:
+        assert "Key: " in text and "a) " in text and "Made by " in text and "forge trace show" in text

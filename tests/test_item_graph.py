@@ -91,7 +91,10 @@ def test_graph_accepts_plain_json_input(services: Services) -> None:
 
 
 def test_graph_over_a_scripted_model_gives_up_cleanly(services: Services) -> None:
-    """A local model that writes nothing usable: three local attempts, no escalation target, a clear failure."""
+    """A local model that writes nothing usable: three local attempts, no escalation target, a clear failure.
+
+    (Reading, because a one-sentence type can be made from WordNet's own example sentences without the model.)
+    """
     from tests.support.scripted_model import ScriptedModel
 
     ctx = services.agent_context
@@ -105,7 +108,7 @@ def test_graph_over_a_scripted_model_gives_up_cleanly(services: Services) -> Non
         exemplars=ctx.exemplars,
         policy=ctx.policy,
     )
-    result = run_item(build_item_graph(broken), ItemRequest(level=Level.A1, topic="food", type="gap_fill", seed=1))
+    result = run_item(build_item_graph(broken), ItemRequest(level=Level.A1, topic="food", type="reading", seed=1))
     assert result.status == "failed" and result.attempts == 3
     assert result.failure and "no structurally valid item after 3 attempts" in result.failure
     assert result.decisions[-1].choice == "finalize"

@@ -50,10 +50,25 @@ def test_a_session_from_the_command_line() -> None:
     assert _user_turns(session_id) == 3
 
 
+def test_a_named_session_starts_when_there_is_none_and_continues_after() -> None:
+    first = run_forge("tutor", "--session", "lucia-a2", "--say", "What does cheap mean?", "--json", env=ENV)
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout)
+    assert out["session"] == "lucia-a2" and "Started tutoring session lucia-a2" in first.stderr
+    assert "low in price" in out["reply"] and out["learner"]["turns"] == 1
+    second = run_forge("tutor", "--session", "lucia-a2", "--say", "I like cheap shops.", "--json", env=ENV)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["learner"]["turns"] == 2 and "Started" not in second.stderr
+    assert_clean_error(run_forge("tutor", "--session", "lucia-a2", "--level", "B1", env=ENV), "--level")
+    made = run_forge("exercises", "--session", "set-lucia", "--json", env=ENV)
+    assert made.returncode == 0 and json.loads(made.stdout)["session"] == "set-lucia"
+    assert_clean_error(run_forge("tutor", "--session", "set-lucia", "--say", "Hi.", env=ENV), "exercises session")
+
+
 def test_bad_input_exits_2_before_any_turn() -> None:
     assert_clean_error(run_forge("tutor", "--say", "word " * 20_000, env=ENV), "at most 2,000")
     assert_clean_error(run_forge("tutor", "--say", "Je voudrais un café, s'il vous plaît.", env=ENV), "English")
-    assert_clean_error(run_forge("tutor", "--session", "nosuchsession", "--say", "Hello.", env=ENV), "No session")
+    assert_clean_error(run_forge("tutor", "--session", "no such", "--say", "Hello.", env=ENV), "not a session id")
     assert_clean_error(run_forge("tutor", "--json", env=ENV), "--json needs --say")
 
 

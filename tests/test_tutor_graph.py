@@ -94,6 +94,20 @@ def test_unknown_session_is_a_clear_error(services: Services) -> None:
         _tutors(services).turn("nosuchsession", "Hello there.")
 
 
+def test_a_named_session_is_started_then_continued(services: Services) -> None:
+    tutors = _tutors(services)
+    info, created = tutors.open("ana-b1", level="B1")
+    assert created and info.id == "ana-b1" and info.level == "B1"
+    tutors.turn("ana-b1", "I like my new job.", now=T0)
+    again, created = tutors.open("ana-b1")
+    assert not created and again.id == "ana-b1" and tutors.learner("ana-b1").turns == 1  # type: ignore[union-attr]
+    services.sessions.create("exercises", session_id="set-for-ana")
+    with pytest.raises(UserInputError, match="is a exercises session"):
+        tutors.open("set-for-ana")
+    with pytest.raises(UserInputError, match="not a session id"):
+        tutors.open("a b")
+
+
 # --- the exercise flow, over a scripted item graph ----------------------------------------------------------
 
 
@@ -155,6 +169,29 @@ def test_an_ignored_exercise_is_dropped_and_the_chat_goes_on(services: Services)
     assert second.decisions[0].choice == "detect" and "dropped" in second.decisions[0].reason
 
 
+def test_turns_are_routed_by_intent_and_questions_are_answered(services: Services) -> None:
+    items = _ScriptedItemGraph()
+    graph = _graph(services.agent_context, item_graph=lambda: items, policy=TutorPolicy())
+    said = ["What does cheap mean?", "When do I use the present perfect?", "yes please", "has",
+            "Can you give me an exercise about articles?", "What do you think about football? I love it."]
+    results = [run_tutor_turn(graph, "intents", m, now=T0 + timedelta(minutes=i)) for i, m in enumerate(said)]
+    assert [r.intent for r in results] == ["word_question", "grammar_question", "exercise_request",
+                                           "exercise_answer", "exercise_request", "opinion_question"]
+    word, grammar, accepted, graded, requested, opinion = results
+    assert '"cheap" (adjective, level A2) means: low in price.' in word.reply and word.answer is not None
+    assert [(d.node, d.choice) for d in word.decisions][:3] == [("intake", "detect"), ("intent", "answer"),
+                                                                 ("answer", "word_question")]
+    assert "have or has + the past participle" in grammar.reply and grammar.answer.point == "present-perfect"  # type: ignore[union-attr]
+    # yes to the offered exercise: an exercise in this turn (the stand-in item is not a tense item: said so)
+    assert accepted.exercise is not None and "could not make one exactly on the present perfect" in accepted.reply
+    assert [r.type for r in items.requests[:2]] == ["error_correction"] * 2  # asked twice for a tense item
+    assert items.requests[0].topic == "daily life"  # no chat yet: questions give no topic
+    assert graded.graded is not None and graded.graded.correct
+    assert requested.exercise is not None and "exactly on articles" in requested.reply  # the stand-in has no a/the gap
+    assert items.requests[-1].type == "open_gap"  # requested even within the cooldown
+    assert "What do you think about football" not in opinion.reply and opinion.reply.endswith("?")
+
+
 # --- degradation --------------------------------------------------------------------------------------------
 
 
@@ -185,7 +222,7 @@ def test_off_topic_drafts_are_rewritten_then_replaced(services: Services) -> Non
     checks = [d for d in result.decisions if d.node == "check"]
     assert [d.choice for d in checks] == ["write", "offer"]
     assert "not about the learner's message" in checks[0].reason
-    assert result.reply == "Can you tell me more about your grandmother?"
+    assert result.reply == "What do you like doing with your grandmother?"  # the fallback asks about their person
 
 
 # --- escalation to the Ollama chain (the test server over the real GGUF) ----------------------------------
@@ -217,7 +254,7 @@ def test_a_hanging_escalation_target_degrades_within_its_budget(
     ollama_api.inject("delay", delay_s=30)
     graph = _escalating_graph(tmp_path, cache_dir, ollama_api.url, smollm)
     result = run_tutor_turn(graph, "esc-2", "My grandmother lives in a small village.", now=T0)
-    assert result.reply == "Can you tell me more about your grandmother?"
+    assert result.reply == "What do you like doing with your grandmother?"  # the fallback asks about their person
     assert "using the fallback question" in [d for d in result.decisions if d.node == "check"][-1].reason
 
 

@@ -19,6 +19,7 @@ from agents.tutor.feedback import (
     give_feedback,
     recast_sentence,
 )
+from agents.tutor.intent import Intent
 from agents.tutor.learner import (
     LEITNER_INTERVALS,
     ErrorStat,
@@ -252,9 +253,10 @@ def test_answers_are_recognised_and_graded() -> None:
 
 
 def test_start_routing() -> None:
-    assert decide_start(True, True)[0] == "grade"
-    assert decide_start(True, False)[0] == "detect"
-    assert decide_start(False, False)[0] == "detect"
+    answer, chat = Intent(kind="exercise_answer", reason="short"), Intent(kind="conversation", reason="chat")
+    assert decide_start(True, answer)[0] == "grade"
+    assert decide_start(True, chat)[0] == "detect"
+    assert decide_start(False, chat)[0] == "detect"
 
 
 @pytest.mark.parametrize(

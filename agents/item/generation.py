@@ -58,7 +58,9 @@ def attempt_item(
     """Build one item of `kind` under the constraints; failures come back as violations, never as exceptions."""
     writer, chain = _writer(ctx, escalated)
     kit = Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local)
-    build = BuildContext(constraints=constraints, writer=writer, kit=kit, seed=seed, rng=random.Random(seed))
+    build = BuildContext(
+        constraints=constraints, writer=writer, kit=kit, seed=seed, rng=random.Random(seed), human_first=not escalated
+    )
     start = time.perf_counter()
     item, violations, errors = None, [], []
     try:

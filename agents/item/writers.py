@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import partial
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +43,36 @@ class TextSpec(BaseModel):
     topic: str
     words: list[str] = Field(default_factory=list)
     sentences: int = Field(default=5, ge=2, le=10)
+
+
+class StorySpec(BaseModel):
+    """What one sentence of a planned reading text to write: what a person did, about a topic, at a level."""
+
+    level: Level
+    topic: str
+    pronoun: Literal["She", "He"] = "She"
+
+
+#: Few-shot examples of the "what she did" sentence (written for Pedagogical Forge): past simple, one concrete
+#: action, no names, numbers, days or reasons, so the code's planned facts stay the only ones in the text.
+STORY_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("a visit to the dentist", "She sat in a big chair, and the dentist looked at her teeth."),
+    ("a birthday party", "She opened her presents and ate a piece of chocolate cake."),
+    ("a day at the beach", "She swam in the sea and played in the sand."),
+    ("moving house", "She put her books and clothes into big boxes."),
+    ("a cooking class", "She learned how to make fresh bread and soup."),
+    ("a walk in the park", "She walked around the lake and fed the ducks."),
+    ("a snowy afternoon", "She built a snowman in the garden and drank hot chocolate."),
+    ("working in a shop", "She sold shoes and helped customers find the right size."),
+)
+
+
+def story_examples(pronoun: str, offset: int, k: int = 4) -> list[dict[str, str]]:
+    """Examples (k of them), rotated by offset, with the pronoun (and its possessive) the text's person takes."""
+    rotated = [STORY_EXAMPLES[(offset + i) % len(STORY_EXAMPLES)] for i in range(k)]
+    if pronoun == "He":
+        rotated = [(t, re.sub(r"\bher\b", "his", s.replace("She ", "He "))) for t, s in rotated]
+    return [{"topic": t, "sentence": s} for t, s in rotated]
 
 
 @dataclass
@@ -79,6 +110,10 @@ class Writer(Protocol):
 
     def meanings(self, spec: SentenceSpec, n: int, seed: int) -> list[WrittenDraft]:
         """Up to n candidate short meanings of the spec's word."""
+        ...
+
+    def story_sentences(self, spec: StorySpec, n: int, seed: int) -> list[WrittenDraft]:
+        """Up to n candidate sentences saying what the planned text's person did (each starts with the pronoun)."""
         ...
 
 
@@ -132,6 +167,20 @@ class CompletionWriter:
                 max_tokens=28, temperature=self.temperature, stop=["\n"], seed=seed + i, level=spec.level.value
             )
             drafts.append(self._call(rendered, options, clean=clean_meaning))
+        return [d for d in drafts if d.text]
+
+    def story_sentences(self, spec: StorySpec, n: int, seed: int) -> list[WrittenDraft]:
+        """Continue example sentences after 'Sentence: She' (or He); the pronoun is put back in front."""
+        examples = story_examples(spec.pronoun, seed)
+        rendered = load_prompt("reading_story").render_completion(
+            topic=spec.topic, pronoun=spec.pronoun, examples=examples
+        )
+        drafts = []
+        for i in range(n):
+            options = GenerationOptions(
+                max_tokens=32, temperature=self.temperature, stop=["\n"], seed=seed + i, level=spec.level.value
+            )
+            drafts.append(self._call(rendered, options, clean=partial(_after_pronoun, spec.pronoun)))
         return [d for d in drafts if d.text]
 
     def _call(self, prompt: str, options: GenerationOptions, clean: Callable[[str], str] | None = None) -> WrittenDraft:
@@ -239,6 +288,20 @@ class ChatWriter:
         drafts = [self._call(messages, _MeaningOut, seed + i) for i in range(n)]
         return [d for d in drafts if d.text]
 
+    def story_sentences(self, spec: StorySpec, n: int, seed: int) -> list[WrittenDraft]:
+        """Ask n times for the 'what the person did' sentence as JSON."""
+        prompt = load_prompt("reading_story")
+        values = {
+            "level": spec.level.value,
+            "topic": spec.topic,
+            "pronoun": spec.pronoun,
+            "level_note": self.exemplars.note(spec.level),
+            "examples": story_examples(spec.pronoun, seed, k=3),
+        }
+        messages = [Message.system(prompt.render_system(**values)), Message.user(prompt.render_user(**values))]
+        drafts = [self._call(messages, _SentenceOut, seed + i) for i in range(n)]
+        return [d for d in drafts if d.text]
+
     def _call(self, messages: list[Message], schema: type[BaseModel], seed: int, max_tokens: int = 400) -> WrittenDraft:
         """One chat call with a JSON schema; a model error becomes an empty draft with the error recorded."""
         self.stats.calls += 1
@@ -259,6 +322,11 @@ _LEADING_JUNK = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+)")
 def _titled(text: str) -> str:
     """A completion that continued after 'Title:', in the title-line-then-text shape both writers return."""
     return "Title: " + text.strip()
+
+
+def _after_pronoun(pronoun: str, text: str) -> str:
+    """A completion that continued after the pronoun, as one clean sentence starting with it."""
+    return clean_sentence(f"{pronoun} {text.strip()}")
 
 
 def clean_meaning(text: str) -> str:

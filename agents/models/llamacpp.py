@@ -300,10 +300,14 @@ def _continuation_logprobs(llm: Any, prefix: str, continuations: list[str]) -> l
     """Sum of log-probabilities of each continuation's tokens given the prefix, sharing the prefix evaluation."""
     prefix_ids = llm.tokenize(prefix.encode(), add_bos=True, special=False)
     fulls = [llm.tokenize((prefix + c).encode(), add_bos=True, special=False) for c in continuations]
-    shared = max(1, min(_common_prefix(f, fulls[0]) for f in fulls))
-    shared = min(shared, *(len(f) - 1 for f in fulls)) if all(len(f) > 1 for f in fulls) else 1
+    # Tokens every text shares are evaluated once. SmolLM2 has no BOS token, so texts that differ in their first
+    # token share nothing and each is evaluated from position 0 (reusing a first token they do not share would
+    # score every text as if it began like the first).
+    shared = min(_common_prefix(f, fulls[0]) for f in fulls)
+    shared = max(0, min(shared, *(len(f) - 1 for f in fulls)))
     llm.reset()
-    llm.eval(fulls[0][:shared])
+    if shared:
+        llm.eval(fulls[0][:shared])
     totals = []
     for ids in fulls:
         llm.n_tokens = shared

@@ -6,6 +6,7 @@ and every variant with one suggestion applied, in one `score` call (the shared b
 suggestion is reported when its sentence is more likely than the learner's by the candidate's margin (1 nat for
 rules, 1.5 for collocations, 3 for confusable words): "a correction should be clearly more likely than the
 learner's form". Without a scorer (or when it fails) only the rules that are reliable on their own are kept.
+Every reported error carries its explanation for the learner, from knowledge/data/learner-errors.yaml.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from pydantic import BaseModel, Field
 
 from agents.models.base import ChatModel
 from agents.models.errors import ModelError
-from knowledge.learner_errors import FAMILY, ErrorCandidate, ErrorFamily, ErrorType, apply, find_candidates
+from knowledge.learner_errors import (
+    FAMILY,
+    ErrorCandidate,
+    ErrorFamily,
+    ErrorType,
+    apply,
+    explanation,
+    find_candidates,
+)
 from knowledge.nlp import sentence_spans
 
 #: Rules precise enough to report without the model's confirmation (used when no scorer is available).
@@ -46,6 +55,7 @@ class LearnerError(BaseModel):
     family: ErrorFamily = Field(description="rule (rule-governed), lexical (collocation, word choice) or slip.")
     gain: float | None = Field(default=None, description="How much more likely (nats) the model finds the fix.")
     checked: bool = Field(default=False, description="Whether the model confirmed it (False: a reliable rule alone).")
+    explanation: str = Field(default="", description="Why, in a short sentence at about A2 (learner-errors.yaml).")
 
 
 class Detection(BaseModel):
@@ -165,4 +175,5 @@ def _error(candidate: ErrorCandidate, suggestion: str, gain: float | None, *, ch
         family=FAMILY[candidate.error_type],
         gain=gain,
         checked=checked,
+        explanation=explanation(candidate, suggestion),
     )

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agents.tutor.intent import Intent
 from agents.tutor.learner import LearnerModel, recent_count
 from agents.tutor.policy import TutorPolicy
 from knowledge.items import (
@@ -74,6 +75,8 @@ class ExercisePlan(BaseModel):
     topic: str
     reason: str
     error_type: str | None = None
+    mistake: str | None = Field(default=None, description="The planted mistake a requested point needs, if any.")
+    answers: list[str] = Field(default_factory=list, description="Gap answers a requested point needs, if any.")
     words: list[str] = Field(default_factory=list, description="Keys ('lemma|pos') of the due words that led to it.")
 
 
@@ -120,6 +123,69 @@ def plan_exercise(
                             words=[c.key for c in due[:6]])  # fmt: skip
         return plan, reason
     return None, "no recurring error and not enough words due for review"
+
+
+#: The item type that practises each explained grammar point (others get a vocabulary gap fill on the topic).
+#: The item graph takes a type, level and topic, not a grammar point: error_correction plants tense, agreement and
+#: comparative mistakes first, open_gap gaps grammar words (articles, prepositions, auxiliaries, pronouns).
+EXERCISE_FOR_POINT: dict[str, ExerciseType] = {
+    "present-simple": "error_correction", "present-continuous": "error_correction", "past-simple": "error_correction",
+    "past-continuous": "error_correction", "present-perfect": "error_correction",
+    "present-perfect-continuous": "error_correction", "past-perfect": "error_correction",
+    "comparatives": "error_correction", "questions": "open_gap", "future-forms": "open_gap", "modals": "open_gap",
+    "articles": "open_gap", "in-on-at": "open_gap", "countable-uncountable": "open_gap", "passive": "open_gap",
+    "relative-clauses": "open_gap", "reported-speech": "open_gap", "gerund-infinitive": "open_gap",
+    "used-to": "open_gap", "zero-conditional": "open_gap", "first-conditional": "open_gap",
+    "second-conditional": "open_gap", "third-conditional": "open_gap", "conditionals": "open_gap",
+    "for-since": "open_gap", "much-many": "open_gap", "few-a-few": "open_gap",
+}  # fmt: skip
+
+
+#: The planted mistake an error-correction item must have to practise a point (the item graph plants the level's
+#: typical mistakes; the tutor asks again with another seed when the first item practises something else).
+MISTAKE_FOR_POINT: dict[str, str] = {
+    "past-simple": "verb tense", "present-perfect": "verb tense", "past-perfect": "verb tense",
+    "past-continuous": "verb tense", "present-simple": "subject-verb agreement",
+    "present-continuous": "subject-verb agreement", "present-perfect-continuous": "verb tense",
+    "comparatives": "comparative",
+}  # fmt: skip
+
+
+#: The gap answers an open-gap item must have to practise a point ("articles": the gap is a, an or the).
+ANSWERS_FOR_POINT: dict[str, frozenset[str]] = {
+    "articles": frozenset({"a", "an", "the"}), "in-on-at": frozenset({"in", "on", "at"}),
+    "for-since": frozenset({"for", "since"}), "much-many": frozenset({"much", "many"}),
+    "relative-clauses": frozenset({"who", "which", "that", "where", "whose"}),
+    "modals": frozenset({"can", "could", "must", "should", "might", "may", "will", "would"}),
+    "future-forms": frozenset({"will", "going"}), "questions": frozenset({"do", "does", "did"}),
+}  # fmt: skip
+
+
+def practises(plan: ExercisePlan, item: Mapping[str, Any]) -> bool:
+    """Whether an item practises what the plan asked for: the planted mistake or the gap's answer for a point."""
+    if plan.answers:
+        return str(item.get("answer", "")).lower() in plan.answers
+    return plan.mistake is None or item.get("error_type") == plan.mistake
+
+
+def plan_requested(intent: Intent, level: Level, topic: str, policy: TutorPolicy) -> tuple[ExercisePlan | None, str]:
+    """The exercise the learner asked for: the point's item type, or a gap fill on the topic they named.
+
+    A request is honoured whenever exercises are on, whatever the cooldown (the cooldown spaces the tutor's own
+    offers, not the learner's wishes).
+    """
+    if not policy.exercises:
+        return None, "Exercises are switched off in this session, but I'm happy to keep talking."
+    if intent.point is not None:
+        kind = EXERCISE_FOR_POINT.get(intent.point, "gap_fill")
+        reason = f"the learner asked for an exercise on {intent.point}"
+        mistake = MISTAKE_FOR_POINT.get(intent.point) if kind == "error_correction" else None
+        answers = sorted(ANSWERS_FOR_POINT.get(intent.point, ())) if kind == "open_gap" else []
+        plan = ExercisePlan(type=kind, level=level, topic=topic, reason=reason, mistake=mistake, answers=answers)
+        return plan, reason
+    chosen = intent.topic or topic
+    reason = f"the learner asked for an exercise about {chosen}"
+    return ExercisePlan(type="gap_fill", level=level, topic=chosen, reason=reason), reason
 
 
 def _blocked(learner: LearnerModel, turn: int, policy: TutorPolicy, *, pending: bool, answered: bool) -> str:

@@ -55,6 +55,7 @@ class Correction(BaseModel):
     family: ErrorFamily
     repeats: int = Field(description="How often the learner model has seen this error type, this one included.")
     gain: float | None = None
+    why: str = Field(default="", description="The full explanation, given when the learner asks why.")
 
     def public(self) -> dict[str, object]:
         """The correction as `forge tutor --json` prints it."""
@@ -94,9 +95,17 @@ def give_feedback(text: str, errors: Sequence[LearnerError], level: Level, stats
         explanation = explain(error, strategy, context, level)
         corrections.append(
             Correction(
-                span=error.span, text=error.text, error_type=error.error_type, suggestion=error.suggestion,
-                explanation=explanation, strategy=strategy, rule=error.rule, family=error.family, repeats=repeats,
+                span=error.span,
+                text=error.text,
+                error_type=error.error_type,
+                suggestion=error.suggestion,
+                explanation=explanation,
+                strategy=strategy,
+                rule=error.rule,
+                family=error.family,
+                repeats=repeats,
                 gain=error.gain,
+                why=why(error, context, level),
             )
         )
     recast = _recast(text, corrected, [c for c in corrections if c.strategy == "recast"], errors)
@@ -123,7 +132,7 @@ _HINTS: dict[str, str] = {
     "form.after_do": 'Look at "{text}" again: which form of the verb comes after do, does or did?',
     "form.after_to": 'Look at "{text}" again: which form of the verb comes after "to"?',
     "form.regularised": 'Look at "{text}" again: this word does not follow the usual rule.',
-    "form.be_agree": 'Look at "{text}" again: do you need "am" or "is" here?',
+    "form.be_agree": 'Look at "{text}" again: is "agree" a verb or an adjective?',
     "plural.after_number": 'Look at "{text}" again: is there one, or more than one?',
     "article.a_an": 'Look at "{text}" and the next word: how does the next word start when you say it?',
     "comparative.double": 'Look at "{text}" again: do you need "more" here?',
@@ -133,7 +142,7 @@ _EXPLANATIONS: dict[str, str] = {
     "agreement.first": 'After I, you, we or they, there is no -s on the verb: "{context}".',
     "agreement.plural": 'After I, you, we, they or more than one person, there is no -s on the verb: "{context}".',
     "agreement.be": 'It is I am, he is, they are, and I was, they were: "{context}".',
-    "tense.past_marker": 'For finished time in the past (yesterday, last week, two days ago), use the past: '
+    "tense.past_marker": "For finished time in the past (yesterday, last week, two days ago), use the past: "
     '"{context}".',
     "form.after_modal": 'After can, will, must or should, use the verb with no ending: "{context}".',
     "form.after_do": 'After do, does or did, use the verb with no ending: "{context}".',
@@ -161,11 +170,15 @@ _METALINGUISTIC: dict[str, str] = {
     "form.after_to": 'The to-infinitive uses the base form of the verb: "{context}".',
     "form.regularised": 'This is an irregular form: "{suggestion}", not "{text}".',
     "plural.after_number": 'Countable nouns are plural after numbers above one and after "many": "{context}".',
-    "article.a_an": 'The choice of a/an depends on the first sound of the next word, not its spelling: '
-    '"{context}".',
+    "article.a_an": 'The choice of a/an depends on the first sound of the next word, not its spelling: "{context}".',
 }
 _GENERIC_HINT = 'Look at "{text}" again. Can you find the mistake?'
 _RECAST_TEXT = 'Better: "{context}".'
+
+
+def why(error: LearnerError, context: str, level: Level) -> str:
+    """The explanation a learner gets on asking why: the detector's own, else the explanation template."""
+    return error.explanation or explain(error, "explanation", context, level)
 
 
 def explain(error: LearnerError, strategy: Strategy, context: str, level: Level) -> str:
@@ -175,6 +188,8 @@ def explain(error: LearnerError, strategy: Strategy, context: str, level: Level)
         return _HINTS.get(error.rule, _GENERIC_HINT).format(**values)
     if strategy == "explanation":
         table = _METALINGUISTIC if level >= Level.C1 and error.rule in _METALINGUISTIC else _EXPLANATIONS
+        if error.explanation and table is _EXPLANATIONS:
+            return error.explanation  # the rule's own explanation (knowledge/data/learner-errors.yaml)
         return table.get(error.rule, _RECAST_TEXT).format(**values)
     if error.error_type == "spelling":
         return f'The spelling is "{error.suggestion}".'

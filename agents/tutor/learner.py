@@ -174,9 +174,7 @@ def new_learner(start: Level) -> LearnerModel:
     """A learner model for a new session, centred on the starting level."""
     probs = prior(start)
     return LearnerModel(
-        level=LevelBelief(
-            level=start, probabilities=probs, expected_rank=_rank(probs), weight=PRIOR_WORDS, start=start
-        )
+        level=LevelBelief(level=start, probabilities=probs, expected_rank=_rank(probs), weight=PRIOR_WORDS, start=start)
     )
 
 

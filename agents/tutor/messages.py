@@ -14,7 +14,7 @@ def check_message(message: object, limit: int = TutorPolicy().max_turn_chars) ->
         raise UserInputError(f"Expected the message as text, got {type(message).__name__}.")
     text = message.strip()
     if not text:
-        raise UserInputError("The message is empty; write a sentence or two in English, e.g. \"I like football.\"")
+        raise UserInputError('The message is empty; write a sentence or two in English, e.g. "I like football."')
     if len(text) > limit:
         raise UserInputError(
             f"The message has {len(text):,} characters; a tutoring turn takes at most {limit:,} (a few sentences)."
@@ -26,4 +26,3 @@ def check_message(message: object, limit: int = TutorPolicy().max_turn_chars) ->
     if not english:
         raise UserInputError(f"The message does not look like English ({why}); the tutor answers English messages.")
     return text
-

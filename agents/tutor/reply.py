@@ -62,7 +62,6 @@ _MIN_WORDS = 3
 _STOP = ["\n", "Learner:", "Teacher:"]
 #: Words that make a question about the tutor rather than the learner ("me" is fine: "Can you tell me more?").
 _SELF = frozenset({"i", "my", "mine", "myself"})
-_FALLBACKS = ("Can you tell me more about {noun}?", "What else can you tell me about {noun}?")
 _GENERIC_FALLBACK = "Can you tell me more?"
 
 
@@ -165,12 +164,20 @@ def clean(text: str) -> str:
 # --- judging --------------------------------------------------------------------------------------------------
 
 
-def judge(ctx: AgentContext, text: str, message: str, level: Level, policy: TutorPolicy) -> ReplyVerdict:
-    """Form, relevance and level of a draft; above-level words are swapped for simpler synonyms where possible."""
-    problems = _form_problems(text)
+def judge(
+    ctx: AgentContext, text: str, message: str, level: Level, policy: TutorPolicy, *, relevance_check: bool = True
+) -> ReplyVerdict:  # fmt: skip
+    """Form, relevance and level of a draft; above-level words are swapped for simpler synonyms where possible.
+
+    `relevance_check=False` for follow-ups written by rule from the message itself ("What happened next?" is about
+    the learner's story but shares no words with it, so MiniLM similarity would refuse it).
+    """
+    problems = _form_problems(text) or (["it repeats the learner's own words back"] if echoes(message, text) else [])
+    strange = _new_names(message, text)
+    problems = problems or ([f"it names what the learner never mentioned ({', '.join(strange)})"] if strange else [])
     if problems:
         return ReplyVerdict(ok=False, text=text, problems=problems)
-    relevance = _relevance(message, text)
+    relevance = _relevance(message, text) if relevance_check else None
     if relevance is not None and relevance < policy.min_relevance:
         return ReplyVerdict(ok=False, text=text, relevance=relevance,
                             problems=[f"not about the learner's message (similarity {relevance:.2f})"])  # fmt: skip
@@ -183,6 +190,31 @@ def judge(ctx: AgentContext, text: str, message: str, level: Level, policy: Tuto
     problems = ([f"words above {level}: {', '.join(above)}"] if above else []) + blocking
     return ReplyVerdict(ok=not problems, text=simplified, problems=problems, above=above, replaced=replaced,
                         relevance=relevance, aci=report.score)  # fmt: skip
+
+
+#: Share of a reply's content words found in the learner's message above which the reply is an echo.
+ECHO_SHARE = 0.75
+_FUNCTION_TAGS = frozenset({"DT", "IN", "CC", "PRP", "PRP$", "TO", "MD", "WP", "WRB", "WDT", "EX", "POS", "RP"})
+
+
+def echoes(message: str, reply: str) -> bool:
+    """Whether a reply mostly repeats the learner's own words ("What do you think about X?" back at them).
+
+    Content words are compared by lemma; "you" and "I" count as the same person, so a learner's question turned
+    round is still an echo.
+    """
+    said = {t.lemma.lower() for t in analyze(message) if t.is_word and t.tag not in _FUNCTION_TAGS}
+    said |= {"be", "do", "have", "think"} & {t.lemma.lower() for t in analyze(message)}
+    words = [t.lemma.lower() for t in analyze(reply) if t.is_word and t.tag not in _FUNCTION_TAGS]
+    if len(words) < 2:
+        return False
+    return sum(w in said for w in words) / len(words) >= ECHO_SHARE
+
+
+def _new_names(message: str, reply: str) -> list[str]:
+    """Proper names in a reply that the learner's message does not contain (the few-shot examples' 'London')."""
+    said = {t.lower for t in analyze(message)}
+    return [t.text for t in analyze(reply)[1:] if t.tag in {"NNP", "NNPS"} and t.lower not in said and t.text != "I"]
 
 
 def _own_words(message: str) -> set[str]:
@@ -249,20 +281,133 @@ def simplify(ctx: AgentContext, text: str, level: Level, keep: set[str] | None =
 #: Nouns too vague to ask about ("Can you tell me more about your yesterday?").
 _VAGUE_NOUNS = frozenset(
     {"yesterday", "today", "tomorrow", "week", "weekend", "morning", "evening", "night", "day", "year", "month",
-     "time", "lot", "thing", "name", "kind", "way", "bit", "everything", "something"}
+     "time", "lot", "thing", "name", "kind", "way", "bit", "everything", "something", "years", "people", "english"}
 )  # fmt: skip
 _ARTICLES = frozenset({"a", "an", "the", "this", "that", "these", "those"})
 _OURS = frozenset({"my", "our"})
 _THEIRS = frozenset({"his", "her", "their", "its"})
+_PEOPLE = frozenset(
+    {
+        "mother",
+        "father",
+        "sister",
+        "brother",
+        "friend",
+        "friends",
+        "son",
+        "daughter",
+        "wife",
+        "husband",
+        "grandmother",
+        "grandfather",
+        "family",
+        "parents",
+        "children",
+        "boss",
+        "teacher",
+        "cousin",
+        "aunt",
+        "uncle",
+        "colleagues",
+        "neighbour",
+        "neighbor",
+        "girlfriend",
+        "boyfriend",
+    }
+)
+_SWAP = {"my": "your", "i": "you", "me": "you", "our": "your", "we": "you", "myself": "yourself", "am": "are"}
+#: Follow-ups by what the learner said, each a few variants (chosen by the message, so a session varies).
+_LIKES = re.compile(
+    r"\b(i|we) (really |very much )?(like|love|enjoy|prefer) (?P<x>[a-z' ]{3,40}?)"
+    r"(?=[.,!?]|$| but | and | because | very | a lot| so )"
+)
+_WANTS = re.compile(
+    r"\b(i|we) (really )?(want to|would like to|'d like to|hope to|plan to|am going to|'m going to|"
+    r"are going to|will|need to) (?P<x>[a-z' ]{3,40}?)(?=[.,!?]|$| but | because | and )"
+)
+_LIVE = re.compile(
+    r"\b(i|we) (live|work|study) (in|at|near) (?P<x>[a-z' ]{2,40}?)"
+    r"(?=[.,!?]|$| but | and | with | since | for | because | now)"
+)
+_GREETING = re.compile(r"^(hello|hi|hey|good (morning|afternoon|evening))\b|\bmy name is\b")
+_THINK = re.compile(r"\b(i|we) (think|believe|feel that|guess) ")
+_THANKS = re.compile(r"\b(thank you|thanks|bye|goodbye|see you)\b")
+_TEMPLATES = {
+    "likes": ("What do you like most about {x}?", "When did you start to like {x}?", "Why do you like {x}?"),
+    "wants": ("Why do you want to {x}?", "When would you like to {x}?", "What will be the best part?"),
+    "live": ("What do you like about {x}?", "How long have you been there?", "What is it like there?"),
+    "past": ("What was the best part?", "How did you feel about it?", "Who was with you?",
+             "What happened next?"),
+    "person": ("What do you like doing with {x}?", "How often do you see {x}?", "What is {x} like?"),
+    "think": ("Why do you think so?", "What makes you think that?", "Do your friends think the same?"),
+    "noun": ("What do you like about {x}?", "What is special about {x}?"),
+    "greeting": ("Nice to meet you! What do you like doing in your free time?",
+                 "Nice to meet you! What do you do, and what do you like doing at the weekend?"),
+    "thanks": ("You're welcome! What would you like to talk about next time?",
+               "It was nice to talk with you. What will you do after this?"),
+}  # fmt: skip
+GENERIC_PREFIXES = ("can you tell me more", "what else can you tell me")
 
 
-def fallback_question(message: str) -> str:
-    """A safe follow-up in A1 words about the learner's first concrete noun (their own word), or a generic one."""
+def is_generic(text: str) -> bool:
+    """Whether a reply is a generic follow-up that could follow any message ("Can you tell me more?")."""
+    return any(p in text.lower() for p in GENERIC_PREFIXES)
+
+
+def template_question(message: str) -> str | None:
+    """A follow-up by rule when the message says what the learner likes, wants, thinks, did or where they live.
+
+    The tutoring graph asks this first: the 135M model's follow-ups to such messages are often nonsense ("How much
+    does your husband cost?"), these are always about what was said. None when no pattern applies.
+    """
+    question = fallback_question(message, nouns=False)
+    return None if question == _GENERIC_FALLBACK else question
+
+
+def fallback_question(message: str, *, nouns: bool = True) -> str:
+    """A follow-up in A1-A2 words about what the learner said (their likes, plans, past, people or first noun).
+
+    The pattern decides the kind of question, the message picks its variant; a message with none of them gets
+    the generic "Can you tell me more?" (`nouns=False`: the first noun is not used either).
+    """
+    lower = message.lower().replace("’", "'")
+    pick = len(message) + sum(map(ord, message[:20]))
+    for kind, pattern in (("thanks", _THANKS), ("greeting", _GREETING)):
+        if pattern.search(lower):
+            return _pick(kind, pick)
+    for kind, pattern in (("wants", _WANTS), ("likes", _LIKES), ("live", _LIVE)):
+        match = pattern.search(lower)
+        if match:  # the same offsets in the message keep its capitals (London)
+            return _pick(kind, pick, x=_you(message[match.start("x") : match.end("x")].strip()))
+    if _THINK.search(lower):
+        return _pick("think", pick)
     tokens = analyze(message)
-    for i, token in enumerate(tokens):
+    if _tells_past(tokens):
+        return _pick("past", pick)
+    for i, token in enumerate(tokens if nouns else []):
         if token.tag in {"NN", "NNS"} and token.is_word and token.lower not in _VAGUE_NOUNS and len(token.text) > 2:
-            return _FALLBACKS[len(message) % len(_FALLBACKS)].format(noun=_about(tokens, i))
+            kind = "person" if token.lower in _PEOPLE else "noun"
+            return _pick(kind, pick, x=_about(tokens, i))
     return _GENERIC_FALLBACK
+
+
+def _tells_past(tokens: list[Token]) -> bool:
+    """Whether the learner tells what they did (I/we + a past verb), not what they would have done ('if')."""
+    words = {t.lower for t in tokens}
+    if "if" in words or "would" in words or not words & {"i", "we"}:
+        return False
+    return any(t.tag == "VBD" for t in tokens)
+
+
+def _pick(kind: str, n: int, x: str = "") -> str:
+    """One variant of a follow-up template."""
+    options = _TEMPLATES[kind]
+    return options[n % len(options)].format(x=x)
+
+
+def _you(phrase: str) -> str:
+    """A learner's phrase in the tutor's voice: 'my city' -> 'your city', 'visit my aunt' -> 'visit your aunt'."""
+    return " ".join(_SWAP.get(w.lower(), w) for w in phrase.split())
 
 
 def _about(tokens: list[Token], i: int) -> str:

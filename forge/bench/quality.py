@@ -1,8 +1,9 @@
 """`forge bench quality`: how good the items are, measured independently of how they were made.
 
 Every level × type × topic cell is generated through the item graph; then, separately from the graph's own verdict,
-each item is re-checked with the structural validators and the share of its word tokens above the target level is
-recomputed. Topics are ones the generation was not tuned on. With an escalation target, the same requests are run
+each item is re-checked with the structural validators and the meaning checks of its type (the key the only
+answer, definitions true, reading questions in other words) and the share of its word tokens above the target level
+is recomputed. Topics are ones the generation was not tuned on. With an escalation target, the same requests are run
 at several escalation thresholds to show quality against the share of items escalated (a RouteLLM-style table).
 """
 
@@ -48,6 +49,7 @@ class Measured:
     seconds: float
     overhead_s: float
     problems: list[str] = field(default_factory=list)
+    meaning: bool = False
 
     @property
     def within_level(self) -> bool:
@@ -56,13 +58,16 @@ class Measured:
 
 
 def measure(result: ItemResult, seconds: float, services: Services) -> Measured:
-    """Re-check one result: parse and validate its item, recompute its above-level share."""
+    """Re-check one result: parse and validate its item, judge its meaning, recompute its above-level share."""
     problems: list[str] = []
-    structural, share = False, None
+    structural, meaning, share = False, False, None
     if result.item is not None:
         item = _ITEM.validate_python(_schema_fields(result.item))
         problems = [v.message for v in validate(item, services.alignment_checker.lexicon)]
         structural = not problems
+        meaning_problems = _meaning_problems(services, item, result.level) if structural else []
+        meaning = structural and not meaning_problems
+        problems += meaning_problems
         share = above_level_share(item.learner_text(), result.level, services.alignment_checker.lexicon)
     return Measured(
         result.level,
@@ -76,7 +81,19 @@ def measure(result: ItemResult, seconds: float, services: Services) -> Measured:
         seconds,
         result.timings.get("overhead_s", 0.0),
         problems or ([result.failure] if result.failure else []),
+        meaning,
     )
+
+
+def _meaning_problems(services: Services, item: Item, level: Level) -> list[str]:
+    """The blocking problems the meaning checks of the item's type find."""
+    from agents.item.meaning.checks import meaning_violations
+    from agents.item.validation import judge_for
+
+    judge = judge_for(services.agent_context, level)
+    if judge is None:
+        return []
+    return [v.message for v in meaning_violations(judge, item) if v.blocking]
 
 
 def _schema_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -115,13 +132,22 @@ def summary(rows: list[Measured]) -> dict[str, Any]:
     return {
         "items": len(rows),
         "structurally_valid": sum(r.structural for r in rows) / n,
+        "meaning_valid": sum(r.meaning for r in rows) / n,
         "within_level": sum(r.within_level for r in rows) / n,
         "accepted": sum(r.status == "accepted" for r in rows) / n,
         "escalated": sum(r.escalated for r in rows) / n,
         "mean_aci": statistics.fmean([r.aci for r in rows if r.aci is not None] or [0.0]),
         "median_s": statistics.median([r.seconds for r in rows]) if rows else 0.0,
+        "p90_s": _p90([r.seconds for r in rows]),
         "median_overhead_s": statistics.median([r.overhead_s for r in rows]) if rows else 0.0,
     }
+
+
+def _p90(values: list[float]) -> float:
+    """The 90th percentile (0 for no values)."""
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
 def breakdown(rows: list[Measured], key: Callable[[Measured], str]) -> dict[str, dict[str, Any]]:

@@ -7,6 +7,11 @@
 - Parallel: four sessions driven at once (threads sharing one process's model and store; two of them tutoring
   sessions) must each hold exactly their own turns and items.
 
+- Scripted: the two learners of `tutor_scripts.yaml` (A2 and B2, with errors, word and grammar questions, an
+  exercise request and its answer, an opinion question), each turn with the intent it should be routed by:
+  intent accuracy, questions answered, exercises offered for requests, corrections per turn, the share of generic
+  replies ("Can you tell me more..."), turn p50/p90, and the transcript to read.
+
 Sessions are driven through a `SessionDriver`; both drivers are here, over the product's `TutorSessions` and
 `ExerciseSessions`, with the scripts they are given (the product never imports the bench). The latency and kill
 figures are measured on a tutoring session (the issue's goal) with `TUTOR_SCRIPT`.
@@ -22,8 +27,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from agents.tutor.exercise import expected_answers
+from agents.tutor.intent import IntentKind
+from agents.tutor.reply import is_generic
 from forge.services import Services
 from forge.sessions.exercises import ExerciseSessions
 from forge.sessions.tutor import TutorSessions
@@ -31,21 +43,49 @@ from graphs.exercise_session.state import ExerciseSessionState
 
 #: What a learner says in the scripted tutoring session (for the tutor driver).
 TUTOR_SCRIPT = (
-    "Hello! My name is Ana and I am from Brazil.", "I live in a small city near the sea.",
-    "Yesterday I go to the market and buy many apple.", "I like cooking but I am not very good.",
-    "My sister have two childs.", "We eats together every sunday.", "What do you do in the weekend?",
-    "I am studying English since two years.", "I want to travel to London next year.",
-    "I didn't went to work today because I was sick.", "The weather is very hot here in summer.",
-    "Can you help me with the past tense?", "I has a dog and he is very funny.",
-    "Last week I visit my grandmother.", "She make the best cake in the world.",
-    "I am agree with you.", "Tomorrow I will to go to the cinema.", "My favourite food is pizza.",
-    "I think English is difficult but interesting.", "Thank you, see you next time!",
+    "Hello! My name is Ana and I am from Brazil.",
+    "I live in a small city near the sea.",
+    "Yesterday I go to the market and buy many apple.",
+    "I like cooking but I am not very good.",
+    "My sister have two childs.",
+    "We eats together every sunday.",
+    "What do you do in the weekend?",
+    "I am studying English since two years.",
+    "I want to travel to London next year.",
+    "I didn't went to work today because I was sick.",
+    "The weather is very hot here in summer.",
+    "Can you help me with the past tense?",
+    "I has a dog and he is very funny.",
+    "Last week I visit my grandmother.",
+    "She make the best cake in the world.",
+    "I am agree with you.",
+    "Tomorrow I will to go to the cinema.",
+    "My favourite food is pizza.",
+    "I think English is difficult but interesting.",
+    "Thank you, see you next time!",
 )
 #: The scripted exercise session: model turns make at most one item, so turns are comparable.
 EXERCISE_SCRIPT = (
-    "one gap fill about food at A2", "another one", "show", "replace item 1", "one open gap", "remove item 2",
-    "export", "show version 1", "undo", "one reorder exercise", "make item 1 easier", "show",
-    "remove item 1", "one error correction", "switch to A1", "export", "undo", "hello there", "help", "show",
+    "one gap fill about food at A2",
+    "another one",
+    "show",
+    "replace item 1",
+    "one open gap",
+    "remove item 2",
+    "export",
+    "show version 1",
+    "undo",
+    "one reorder exercise",
+    "make item 1 easier",
+    "show",
+    "remove item 1",
+    "one error correction",
+    "switch to A1",
+    "export",
+    "undo",
+    "hello there",
+    "help",
+    "show",
 )
 #: Exercise turns that call the model, for the kill rounds.
 EXERCISE_KILL_TEXTS = ("one open gap", "replace item 1", "one reorder exercise", "another one")
@@ -57,8 +97,12 @@ TUTOR_KILL_TEXTS = (
     "Last week I visit my grandmother.",
 )
 #: Four parallel sessions: (topic, level, exercise words) each; every item must keep its own topic and level.
-PARALLEL = (("food", "A1", "reorder"), ("travel", "A2", "open gap"), ("sport", "B1", "reorder"),
-            ("animals", "A2", "open gap"))
+PARALLEL = (
+    ("food", "A1", "reorder"),
+    ("travel", "A2", "open gap"),
+    ("sport", "B1", "reorder"),
+    ("animals", "A2", "open gap"),
+)
 
 
 class SessionDriver(Protocol):
@@ -174,9 +218,15 @@ def latency(driver: SessionDriver, progress: Callable[[], None] | None = None) -
             model_seconds.append(seconds[-1])
         if progress:
             progress()
-    return {"kind": driver.kind, "session": session_id, "turns": len(seconds), **_spread(seconds, ""),
-            "model_turns": len(model_seconds), **_spread(model_seconds, "model_"),
-            "per_turn_s": [round(s, 3) for s in seconds]}
+    return {
+        "kind": driver.kind,
+        "session": session_id,
+        "turns": len(seconds),
+        **_spread(seconds, ""),
+        "model_turns": len(model_seconds),
+        **_spread(model_seconds, "model_"),
+        "per_turn_s": [round(s, 3) for s in seconds],
+    }
 
 
 def _spread(seconds: list[float], prefix: str) -> dict[str, float | None]:
@@ -184,12 +234,18 @@ def _spread(seconds: list[float], prefix: str) -> dict[str, float | None]:
     if not seconds:
         return {f"{prefix}median_s": None, f"{prefix}p90_s": None, f"{prefix}max_s": None}
     ordered = sorted(seconds)
-    return {f"{prefix}median_s": statistics.median(ordered), f"{prefix}p90_s": ordered[int(0.9 * (len(ordered) - 1))],
-            f"{prefix}max_s": ordered[-1]}
+    return {
+        f"{prefix}median_s": statistics.median(ordered),
+        f"{prefix}p90_s": ordered[int(0.9 * (len(ordered) - 1))],
+        f"{prefix}max_s": ordered[-1],
+    }
 
 
 def kill_and_resume(
-    driver: SessionDriver, services: Services, rounds: int, rng: random.Random,
+    driver: SessionDriver,
+    services: Services,
+    rounds: int,
+    rng: random.Random,
     progress: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Kill a subprocess's turn at a random point, `rounds` times; check the state and that the session resumes."""
@@ -218,8 +274,9 @@ def _kill_round(
 ) -> dict[str, Any]:
     """One kill: once the subprocess holds the lock, wait a random share of a whole turn, then SIGKILL."""
     before = driver.state(session_id)
-    proc = subprocess.Popen(_forge(driver.cli(session_id, text)), env=_env(services),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _forge(driver.cli(session_id, text)), env=_env(services), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     began = _wait_for_lock(services, session_id, proc)
     time.sleep(rng.uniform(0.0, typical))
     finished = proc.poll() is not None
@@ -247,8 +304,9 @@ def _kill_round(
 
 def _subprocess_turn(driver: SessionDriver, services: Services, session_id: str, text: str) -> float:
     """Run one turn in a subprocess to the end; return its seconds from taking the lock to exiting."""
-    proc = subprocess.Popen(_forge(driver.cli(session_id, text)), env=_env(services),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _forge(driver.cli(session_id, text)), env=_env(services), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     began = _wait_for_lock(services, session_id, proc)
     proc.wait()
     return time.perf_counter() - began
@@ -284,18 +342,139 @@ def parallel(services: Services, tutor: SessionDriver | None, sessions: int = 4)
         t.join()
     wall = time.perf_counter() - start
     mixed = [sid for driver, sid, _, own in plans if not own(driver.state(sid))]
-    return {"sessions": sessions, "kinds": [d.kind for d, *_ in plans], "turns": sum(len(p[2]) for p in plans),
-            "wall_s": wall, "errors": errors, "mixed": mixed, "isolated": not mixed and not errors}
+    return {
+        "sessions": sessions,
+        "kinds": [d.kind for d, *_ in plans],
+        "turns": sum(len(p[2]) for p in plans),
+        "wall_s": wall,
+        "errors": errors,
+        "mixed": mixed,
+        "isolated": not mixed and not errors,
+    }
 
 
-def run(services: Services, *, kills: int = 3, seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every figure of the bench."""
+SCRIPTS_FILE = Path(__file__).with_name("tutor_scripts.yaml")
+#: What the scripted learner says to an exercise when none was offered.
+NO_EXERCISE_ANSWER = "I don't know."
+_QUESTIONS = ("word_question", "grammar_question")
+
+
+class ScriptedTurn(BaseModel):
+    """One learner turn of a scripted session and the intent it should be routed by."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    say: str
+    intent: IntentKind
+
+
+class ScriptedSession(BaseModel):
+    """A scripted learner: a name, a starting level and the turns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    level: str
+    turns: list[ScriptedTurn]
+
+
+def load_scripts(path: Path = SCRIPTS_FILE) -> list[ScriptedSession]:
+    """The scripted sessions the bench plays."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [ScriptedSession.model_validate(s) for s in document["sessions"]]
+
+
+def scripted(services: Services, scripts: list[ScriptedSession] | None = None,
+             progress: Callable[[], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Play the scripted sessions with the real tutor and measure what the issue asks for."""
+    tutors = TutorSessions(services)
+    turns: list[dict[str, Any]] = []
+    for script in scripts or load_scripts():
+        info = tutors.start(title=f"bench: scripted {script.name}", level=script.level)
+        pending: list[str] = []
+        for number, planned in enumerate(script.turns, 1):
+            said = (pending[0] if pending else NO_EXERCISE_ANSWER) if planned.say == "{answer}" else planned.say
+            result = tutors.turn(info.id, said)
+            pending = _answers_of(result.exercise)
+            turns.append(_scripted_turn(script, number, planned, said, result))
+            if progress:
+                progress()
+    return {"sessions": [s.name for s in scripts or load_scripts()], **scripted_figures(turns), "turns": turns}
+
+
+def _answers_of(exercise: dict[str, Any] | None) -> list[str]:
+    """The expected answers of an offered exercise (empty when none was offered)."""
+    if not exercise:
+        return []
+    from agents.tutor.exercise import PendingExercise
+
+    pending = PendingExercise(turn=0, type=exercise["item"]["type"], item=exercise["item"], reason="",
+                              run_id=exercise["run_id"])  # fmt: skip
+    return expected_answers(pending)
+
+
+def _scripted_turn(script: ScriptedSession, number: int, planned: ScriptedTurn, said: str, result: Any) -> dict[
+        str, Any]:  # fmt: skip
+    """One played turn as the report keeps it."""
+    answer = result.answer
+    return {
+        "session": script.name, "level": script.level, "turn": number, "say": said, "expected": planned.intent,
+        "intent": result.intent, "reply": result.reply, "seconds": round(result.latency_s, 3),
+        "corrections": [(c.text, c.suggestion, c.error_type) for c in result.corrections],
+        "answered": bool(answer is not None and answer.answered), "answer_level": answer.level if answer else None,
+        "answer_sources": answer.sources if answer else [], "above": answer.above if answer else [],
+        "exercise": result.exercise["text"] if result.exercise else None, "generic": is_generic(result.reply),
+        "graded": result.graded.correct if result.graded else None,
+    }  # fmt: skip
+
+
+def scripted_figures(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of played scripted turns (see the module docstring)."""
+    questions = [t for t in turns if t["expected"] in _QUESTIONS]
+    requests = [t for t in turns if t["expected"] == "exercise_request"]
+    seconds = sorted(t["seconds"] for t in turns)
+    chat = [t for t in turns if t["expected"] == "conversation"]
+    return {
+        "turn_count": len(turns),
+        "intent_accuracy": _share(sum(t["intent"] == t["expected"] for t in turns), len(turns)),
+        "misrouted": [
+            f"{t['session']}#{t['turn']}: {t['expected']} -> {t['intent']}"
+            for t in turns
+            if t["intent"] != t["expected"]
+        ],
+        "questions": len(questions),
+        "questions_answered": sum(t["answered"] for t in questions),
+        "answers_within_level": sum(t["answered"] and not t["above"] for t in questions),
+        "exercise_requests": len(requests),
+        "exercises_offered": sum(t["exercise"] is not None for t in requests),
+        "corrections_per_turn": round(sum(len(t["corrections"]) for t in turns) / max(len(turns), 1), 2),
+        "generic_share": _share(sum(t["generic"] for t in turns), len(turns)),
+        "generic_share_of_chat": _share(sum(t["generic"] for t in chat), len(chat)),
+        "p50_s": statistics.median(seconds) if seconds else None,
+        "p90_s": seconds[int(0.9 * (len(seconds) - 1))] if seconds else None,
+        "max_s": seconds[-1] if seconds else None,
+    }
+
+
+def _share(count: int, total: int) -> float | None:
+    """The share count / total, rounded (None when there is nothing to count)."""
+    return round(count / total, 3) if total else None
+
+
+def run(services: Services, *, kills: int = 3, seed: int = 0, progress: Callable[[str], None] | None = None,
+        parts: tuple[str, ...] = ("scripted", "latency", "kill", "parallel")) -> dict[str, Any]:  # fmt: skip
+    """The figures of the bench (`parts` chooses which; all by default)."""
     tutor = TutorDriver(services, TUTOR_SCRIPT)
     tick = (lambda: progress("turn")) if progress else None
-    report: dict[str, Any] = {"note": None, "latency": latency(tutor, tick)}
-    report["kill"] = kill_and_resume(tutor, services, kills, random.Random(seed))
-    report["parallel"] = parallel(services, tutor)
+    report: dict[str, Any] = {"note": None}
+    if "scripted" in parts:
+        report["scripted"] = scripted(services, progress=tick)
+    if "latency" in parts:
+        report["latency"] = latency(tutor, tick)
+    if "kill" in parts:
+        report["kill"] = kill_and_resume(tutor, services, kills, random.Random(seed))
+    if "parallel" in parts:
+        report["parallel"] = parallel(services, tutor)
     return report
 
 

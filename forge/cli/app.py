@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "level": ("level", "level"),
     "check": ("check", "check"),
     "generate": ("generate", "generate_cmd"),
+    "validate": ("validate", "validate_cmd"),
+    "correct": ("correct", "correct_cmd"),
     "exercises": ("exercises", "exercises"),
     "tutor": ("tutor", "tutor"),
     "config": ("config_cmd", "app"),

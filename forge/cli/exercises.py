@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def exercises(
     cli: typer.Context,
     session: Annotated[
-        str | None, typer.Option("--session", "-s", help="Session to continue; without it a new one is started.")
+        str | None, typer.Option("--session", "-s", help="Session to continue, or to start under this name.")
     ] = None,
     say: Annotated[
         str | None,
@@ -44,6 +44,12 @@ def exercises(
     if session is None:
         info = sessions.start(title=text or "")
         if text is None:
+            _started(info.id, as_json)
+            return
+        session = info.id
+    elif version is None:
+        info, created = sessions.open(session, title=text or "")
+        if created and text is None:
             _started(info.id, as_json)
             return
         session = info.id
@@ -84,8 +90,18 @@ def _print_view(session_id: str, number: int, current: int, chosen: ExerciseSet,
     """A version of the set, without a turn."""
     if as_json:
         items = [_numbered(n, item.model_dump(mode="json")) for n, item in enumerate(chosen.items, 1)]
-        print_json({"session": session_id, "version": number, "current_version": current, "level": chosen.level,
-                    "topic": chosen.topic, "items": items, "changes": [], "trace_id": None})
+        print_json(
+            {
+                "session": session_id,
+                "version": number,
+                "current_version": current,
+                "level": chosen.level,
+                "topic": chosen.topic,
+                "items": items,
+                "changes": [],
+                "trace_id": None,
+            }
+        )
         return
     title = f"Version {number}" + (" (current)" if number == current else f" (current: {current})")
     if not chosen.items:

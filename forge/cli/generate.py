@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
 from forge.cli.common import EXERCISE_TYPES, console, err_console, print_json, services
 from forge.cli.index import build_with_progress
@@ -43,7 +43,7 @@ def generate_cmd(
     if as_json:
         print_json(batch_summary(results))
     else:
-        _print_table(results)
+        _print_blocks(results)
 
 
 def _single_request(level: str | None, topic: str | None, kind: str | None, count: int, seed: int | None) -> Request:
@@ -87,28 +87,58 @@ def _batch(svc: Any, path: Path, out: Path | None, as_json: bool) -> None:
     )
 
 
-def _print_table(results: list[ItemResult]) -> None:
-    """Items as a table; failures listed below with their reasons."""
-    from knowledge.items import parse_item
-    table = Table(title="Generated exercises", show_lines=True)
-    for column in ("#", "type", "level", "exercise", "options", "answer", "ACI", "model", "status"):
-        table.add_column(column, overflow="fold")
+def _print_blocks(results: list[ItemResult]) -> None:
+    """Each item as a block a teacher reads on an 80-column terminal; failures with their reasons."""
     for number, result in enumerate(results, 1):
-        item = parse_item(result.item) if result.item else None
-        status = result.status + (" (escalated)" if result.escalated else "")
-        table.add_row(
-            str(number),
-            result.type,
-            result.level.value,
-            item.headline() if item else "",
-            " | ".join(item.choices()) if item else "",
-            item.answer_text() if item else "",
-            f"{result.aci:.2f}" if result.aci is not None else "—",
-            result.model or "—",
-            status,
-        )
-    console.print(table)
-    for result in results:
-        if result.status == "failed":
-            console.print(f"[red]failed[/red] {result.type} at {result.level}: {result.failure}", highlight=False)
+        console.print(_block(number, result))
     console.print("[dim]Each item has a trace: forge trace show <run id> (forge trace list shows them).[/dim]")
+
+
+def _block(number: int, result: ItemResult) -> Any:
+    """One item: heading with its status, what the learner reads, the key, level evidence and provenance."""
+    from rich.console import Group
+    from rich.padding import Padding
+
+    from knowledge.items import parse_item
+    from knowledge.render import TYPE_TITLES, key_line, learner_lines
+
+    colour = {"accepted": "green", "flagged": "yellow"}.get(result.status, "red")
+    head = Text.assemble(
+        (f"{number}. {TYPE_TITLES.get(result.type, result.type)}", "bold"),
+        f" · {result.level.value} · {result.topic}   ",
+        (result.status + (" (escalated)" if result.escalated else ""), f"bold {colour}"),
+    )
+    body: list[Any] = []
+    item = parse_item(result.item) if result.item else None
+    if item is not None:
+        body += [Text(line) for line in learner_lines(item)]
+        body.append(Text.assemble(("Key: ", "bold"), key_line(item)))
+    body += [Text(line, style="dim") for line in _evidence(result)]
+    reasons = _reasons(result)
+    body += [Text(f"! {line}", style=colour) for line in reasons]
+    return Group(head, Padding(Group(*body), (0, 0, 1, 3)))
+
+
+def _evidence(result: ItemResult) -> list[str]:
+    """Level evidence and provenance, one line each."""
+    lines = []
+    if result.aci is not None:
+        above = f"{result.above_share:.0%}" if result.above_share is not None else "?"
+        words = [v.text for v in result.violations if v.category == "vocabulary" and v.text][:4]
+        detail = f" ({', '.join(words)})" if words else ""
+        lines.append(f"Level: ACI {result.aci:.2f} for {result.level.value}, {above} of words above it{detail}")
+    model = result.model or "no model"
+    tries = f"{result.attempts} attempt{'s' if result.attempts != 1 else ''}"
+    lines.append(f"Made by {model}, {tries}; trace: forge trace show {result.run_id}")
+    if result.escalation_reason:
+        lines.append(f"Escalated: {result.escalation_reason}")
+    return lines
+
+
+def _reasons(result: ItemResult) -> list[str]:
+    """Why an item is not accepted (its blocking problems), and what a teacher should know (warnings)."""
+    if result.status == "failed":
+        return [f"failed: {result.failure or 'no item could be made'}"]
+    blocking = [v.message for v in result.violations if v.blocking]
+    notes = [v.message for v in result.violations if not v.blocking and v.category in ("meaning", "structure")]
+    return blocking[:4] + notes[:2]

@@ -2,6 +2,7 @@
 
     forge tutor                                   # new session, interactive
     forge tutor --session ID                      # continue it, interactive (Ctrl-C / Ctrl-D leave; it is kept)
+    forge tutor --session ana --level B1          # a named session: started when there is none, else continued
     forge tutor --session ID --say "I go to school yesterday." --json
         -> {"reply", "level_estimate", "corrections": [{"span", "error_type", "suggestion", "explanation"}],
             "learner": {...}, "exercise": {...} or null, "trace_id"}
@@ -37,7 +38,7 @@ _HISTORY = 4
 def tutor(
     cli: typer.Context,
     session: Annotated[
-        str | None, typer.Option("--session", "-s", help="Session to continue; without it a new one is started.")
+        str | None, typer.Option("--session", "-s", help="Session to continue, or to start under this name.")
     ] = None,
     say: Annotated[str | None, typer.Option("--say", help="One message to the tutor (no interactive prompt).")] = None,
     level: Annotated[
@@ -53,12 +54,14 @@ def tutor(
         raise UserInputError("--json needs --say: the interactive tutor prints for people, one turn prints JSON.")
     text = check_message(say) if say is not None else None
     start = parse_level(level) if level is not None else None
-    if session is not None and start is not None:
-        raise UserInputError("--level sets the start of a new session; a continued session keeps its own level.")
     tutors = TutorSessions(services(cli))
-    session_id = tutors.get(session).id if session is not None else _start(tutors, text or "", start, as_json)
+    resumed = False
+    if session is None:
+        session_id = _start(tutors, text or "", start, as_json)
+    else:
+        session_id, resumed = _named(tutors, session, text or "", start, as_json)
     if text is None:
-        _repl(tutors, session_id, resumed=session is not None)
+        _repl(tutors, session_id, resumed=resumed)
         return
     result = tutors.turn(session_id, text)
     if as_json:
@@ -74,6 +77,16 @@ def _start(tutors: TutorSessions, title: str, level: Level | None, as_json: bool
         f"Started tutoring session [bold]{info.id}[/bold] (continue it with forge tutor --session {info.id})."
     )
     return info.id
+
+
+def _named(tutors: TutorSessions, name: str, title: str, level: Level | None, as_json: bool) -> tuple[str, bool]:
+    """Continue the session called `name`, or start one of that name; (its id, whether it was continued)."""
+    info, created = tutors.open(name, level=level, title=title)
+    if not created and level is not None:
+        raise UserInputError("--level sets the start of a new session; a continued session keeps its own level.")
+    if created:
+        (err_console if as_json else console).print(f"Started tutoring session [bold]{info.id}[/bold].")
+    return info.id, not created
 
 
 def _repl(tutors: TutorSessions, session_id: str, *, resumed: bool) -> None:

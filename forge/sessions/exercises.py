@@ -42,6 +42,10 @@ class ExerciseSessions:
         """Register a new, empty exercise session."""
         return self.store.create("exercises", title=" ".join(title.split())[:80])
 
+    def open(self, name: str, title: str = "") -> tuple[SessionInfo, bool]:
+        """The exercise session called `name`, started empty when there is none yet; True if it is new."""
+        return self.store.get_or_create(name, "exercises", title=" ".join(title.split())[:80])
+
     def turn(self, session_id: str, message: str) -> ExerciseTurnResult:
         """Run one turn: bad messages and unknown sessions are refused before anything is written."""
         text = check_message(message)

@@ -144,8 +144,9 @@ class SessionStore(ABC):
     ) -> SessionInfo:
         """Register a new session and return it (a fresh id unless one is given)."""
         now = utc_now()
-        info = SessionInfo(id=session_id or new_session_id(), kind=kind, title=title[:80], level=level,
-                           created=now, updated=now)
+        info = SessionInfo(
+            id=session_id or new_session_id(), kind=kind, title=title[:80], level=level, created=now, updated=now
+        )
         if session_id is not None and self._find(check_session_id(session_id)):
             raise UserInputError(f"Session {session_id} already exists; choose another id or continue it.")
         sql = f"INSERT INTO forge_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -162,6 +163,19 @@ class SessionStore(ABC):
             how = RESUME_COMMAND[info.kind].format(id=info.id)
             raise UserInputError(f"Session {info.id} is a {info.kind} session, not {kind}; continue it with {how}.")
         return info
+
+    def get_or_create(
+        self, name: str, kind: SessionKind, *, title: str = "", level: str | None = None
+    ) -> tuple[SessionInfo, bool]:  # fmt: skip
+        """The session `name` (id or unique prefix) if there is one, else a new session with that id; True if new.
+
+        Teachers and learners name their sessions (`forge tutor --session ana`): an unknown name starts a session
+        of that name, a known one continues it (refused as usual if it is of another kind).
+        """
+        cleaned = check_session_id(name)
+        if self._find(cleaned) or self._by_prefix(cleaned):
+            return self.get(cleaned, kind=kind), False
+        return self.create(kind, title=title, level=level, session_id=cleaned), True
 
     def list(self, kind: SessionKind | None = None, limit: int | None = None) -> list[SessionInfo]:
         """Sessions, most recently updated first."""

@@ -64,6 +64,11 @@ class TutorSessions:
         start = parse_level(level) if level is not None else self.policy.start_level
         return self.store.create("tutor", title=" ".join(title.split())[:60], level=start.value)
 
+    def open(self, name: str, level: str | Level | None = None, title: str = "") -> tuple[SessionInfo, bool]:
+        """The tutoring session called `name`, started from `level` when there is none yet; True if it is new."""
+        start = parse_level(level) if level is not None else self.policy.start_level
+        return self.store.get_or_create(name, "tutor", title=" ".join(title.split())[:60], level=start.value)
+
     def get(self, session_id: str) -> SessionInfo:
         """A tutoring session by id or unique prefix (UserInputError if unknown or of another kind)."""
         return self.store.get(session_id, kind="tutor")

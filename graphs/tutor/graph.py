@@ -1,18 +1,26 @@
 """The tutoring graph: one learner turn through the tutoring agents, persistent across turns.
 
-    START → intake ─┬→ grade ─────────────────────────────────────────────────────────→ finalize → END
-                    └→ detect → assess → feedback → write ─┐
-                                                 escalate ─┴→ check ─┬→ write (rewrite locally)
-                                                                     ├→ escalate (Ollama chain)
-                                                                     └→ offer → finalize → END
+    START → intake ─┬→ grade ───────────────────────────────────────────────────────────────────→ finalize → END
+         (intent)   └→ detect → assess → feedback ─┬→ answer ───────────────────────────────────→ finalize
+                                                   ├→ offer (exercise asked for) ────────────────→ finalize
+                                                   └→ write ─┐
+                                                  escalate ──┴→ check ─┬→ write (rewrite locally)
+                                                                       ├→ escalate (Ollama chain)
+                                                                       └→ offer → finalize → END
 
-- intake: numbers the turn; a short message after an offered exercise is graded as its answer.
+- intake: numbers the turn and classifies the message (`agents.tutor.intent`): an answer to the offered exercise
+  goes to grade; everything else to detect, and after feedback (`graphs.tutor.routing.route_intent`) a word,
+  grammar or opinion question, a request to explain a correction, or an off-topic/unsafe message to answer; an
+  exercise request to offer; conversation to write. Both decisions and their reasons go on the trace.
 - detect: the learner's errors (rules + the local model's scoring, `agents.tutor.errors`).
 - assess: the learner model — level from the corrected message blended over turns, error counts, Leitner words.
 - feedback: recast, hint or short explanation per error by level and error type (`agents.tutor.feedback`).
+- answer: the meaning, example and level of a word, or the explanation and examples of a grammar point, from the
+  knowledge (`agents.tutor.answers`); a short answer and a question back to an opinion question; a redirect.
 - write / escalate / check: a follow-up question by the local model (or the chain), kept within the level by the
   ACI; rewritten, escalated or replaced by a fallback as `graphs.tutor.routing` decides.
-- offer: sometimes a short exercise from the item graph (`agents.tutor.exercise` says when).
+- offer: the exercise the learner asked for, or sometimes one the rule chooses (`agents.tutor.exercise`), from
+  the item graph; graded next turn.
 - finalize: the two `Turn`s, the new learner model and the pending exercise, in one update, so a turn becomes
   visible only when it is complete (the session store's rule; see `forge.sessions`).
 
@@ -43,13 +51,12 @@ from graphs.common import lazy, timed
 from graphs.item.graph import build_item_graph
 from graphs.turns import utc_now
 from graphs.tutor.nodes import TutorNodes, compose_reply, of_turn
-from graphs.tutor.routing import route_reply, route_start
+from graphs.tutor.routing import route_intent, route_reply, route_start
 from graphs.tutor.state import LEARNER_FIELDS, NodeTime, TutorState, TutorTurnInput, TutorTurnResult
 from knowledge.levels import Level
 
 GRAPH_NAME = "tutor_graph"
-NODES = ("intake", "grade", "detect", "assess", "feedback", "write", "escalate", "check", "offer", "finalize")
-
+NODES = ("intake", "grade", "detect", "assess", "feedback", "answer", "write", "escalate", "check", "offer", "finalize")
 
 
 def _stamp(name: str) -> Any:
@@ -79,7 +86,8 @@ def build_tutor_graph(
     graph.add_edge("grade", "finalize")
     graph.add_edge("detect", "assess")
     graph.add_edge("assess", "feedback")
-    graph.add_edge("feedback", "write")
+    graph.add_conditional_edges("feedback", route_intent, ["write", "answer", "offer"])
+    graph.add_edge("answer", "finalize")
     graph.add_edge("write", "check")
     graph.add_edge("escalate", "check")
     graph.add_conditional_edges("check", route_reply, ["write", "escalate", "offer"])
@@ -120,10 +128,12 @@ def turn_result(values: dict[str, Any], session_id: str, trace_id: str | None, n
         exercise = {"type": offered.type, "reason": offered.reason, "text": render_exercise(offered.item),
                     "item": offered.item, "run_id": offered.run_id, "trace_id": offered.trace_id}  # fmt: skip
     decisions, timings = of_turn(values.get("decisions", []), learner.turns), values.get("timings", [])
+    intent = values.get("intent")
     return TutorTurnResult(
+        intent="exercise_answer" if values.get("graded") is not None else intent.kind if intent else "conversation",
+        answer=values.get("answer"),
         session=session_id, turn=learner.turns, reply=compose_reply(values), level_estimate=learner.level.level.value,
         corrections=feedback.corrections if feedback else [], learner=learner.summary(now), exercise=exercise,
         graded=values.get("graded"), trace_id=trace_id, decisions=decisions,
         timings={t.node: t.seconds for t in of_turn(timings, learner.turns)},
     )  # fmt: skip
-

@@ -2,30 +2,52 @@
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
 
 from agents import telemetry
 from agents.context import AgentContext
+from agents.tutor.answers import (
+    Answer,
+    answer_explain_mistake,
+    answer_grammar_question,
+    answer_opinion,
+    answer_redirect,
+    answer_word_question,
+    exercise_words,
+)
 from agents.tutor.errors import Detection, ErrorDetector
 from agents.tutor.exercise import (
+    ExercisePlan,
     PendingExercise,
     conversation_topic,
     grade,
     looks_like_answer,
     plan_exercise,
+    plan_requested,
+    practises,
     render_exercise,
 )
-from agents.tutor.feedback import give_feedback
+from agents.tutor.feedback import Correction, Feedback, give_feedback
+from agents.tutor.intent import Intent, accepts_offer, classify
 from agents.tutor.learner import ExerciseRecord, LearnerModel, assess, new_learner, review
 from agents.tutor.policy import TutorPolicy
-from agents.tutor.reply import ReplyDraft, ReplyVerdict, fallback_question, judge, write_escalated, write_local
+from agents.tutor.reply import (
+    ReplyDraft,
+    ReplyVerdict,
+    fallback_question,
+    judge,
+    template_question,
+    write_escalated,
+    write_local,
+)
 from graphs.common import AttemptFacts
 from graphs.item.graph import run_item
-from graphs.item.state import ItemRequest
+from graphs.item.state import ItemRequest, ItemResult
 from graphs.turns import Turn
-from graphs.tutor.routing import decide_reply, decide_start
+from graphs.tutor.routing import decide_intent, decide_reply, decide_start
 from graphs.tutor.state import TurnDecision, TutorState
 from knowledge.errors import UserInputError
 from knowledge.levels import Level, parse_level
@@ -39,16 +61,20 @@ class TutorNodes:
         self.detector = ErrorDetector(ctx.local)
 
     def intake(self, state: TutorState) -> dict[str, Any]:
-        """Number the turn, reset the scratch fields, and decide: grade an exercise answer or chat."""
+        """Number the turn, reset the scratch, classify the message's intent and decide: grade an answer or go on."""
         learner = state.get("learner") or new_learner(parse_level(state.get("start_level") or "A2"))
-        turn = learner.turns + 1
+        turn, message = learner.turns + 1, state["learner_message"]
         pending = state.get("pending")
-        route, reason = decide_start(pending is not None,
-                                     pending is not None and looks_like_answer(pending, state["learner_message"]))
+        intent = accepts_offer(message, _last_payload(state).get("point")) or classify(
+            message, pending_answer=pending is not None and looks_like_answer(pending, message))  # fmt: skip
+        route, reason = decide_start(pending is not None, intent)
+        decisions = [self._decide(turn, "intake", route, reason)]
+        if route == "detect":
+            decisions.append(self._decide(turn, "intent", *decide_intent(intent)))
         scratch = {"detection": None, "level_evidence": None, "feedback": None, "verdict": None, "reply": None,
-                   "graded": None, "offered": None}  # fmt: skip
-        return scratch | {"turn": turn, "learner_next": learner, "route": route,
-                          "decisions": [self._decide(turn, "intake", route, reason)]}  # fmt: skip
+                   "graded": None, "offered": None, "answer": None}  # fmt: skip
+        return scratch | {"turn": turn, "learner_next": learner, "route": route, "intent": intent,
+                          "decisions": decisions}  # fmt: skip
 
     def grade(self, state: TutorState) -> dict[str, Any]:
         """Judge the answer to the pending exercise and update the learner model with it."""
@@ -85,9 +111,36 @@ class TutorNodes:
                               learner.errors)  # fmt: skip
         return {"feedback": found}
 
+    def answer(self, state: TutorState) -> dict[str, Any]:
+        """Answer the learner's question or request from the knowledge (`agents.tutor.answers`)."""
+        intent, level = _intent(state), _learner(state).level.level
+        found = self._answer(intent, state, level)
+        why = "; ".join(found.sources) or ("answered" if found.answered else "the knowledge has no answer")
+        decision = self._decide(state["turn"], "answer", found.kind if found.answered else "not answered", why)
+        return {"answer": found, "reply": found.text, "decisions": [decision]}
+
+    def _answer(self, intent: Intent, state: TutorState, level: Level) -> Answer:
+        """The answer agent for the intent."""
+        if intent.kind == "word_question":
+            return answer_word_question(self.ctx, intent, level)
+        if intent.kind == "grammar_question":
+            return answer_grammar_question(intent, level)
+        if intent.kind == "opinion_question":
+            return answer_opinion(intent, state["learner_message"])
+        if intent.kind == "explain_mistake":
+            feedback = state.get("feedback")
+            last = _last_payload(state).get("corrections") or []
+            return answer_explain_mistake(feedback.corrections if feedback else [], last, check=intent.check)
+        if intent.kind == "redirect":
+            return answer_redirect(intent)
+        raise ValueError(f"the answer node got an intent it does not answer: {intent.kind}")
+
     def write(self, state: TutorState) -> dict[str, Any]:
-        """One follow-up draft by the local model."""
+        """One follow-up draft: first a question about what the learner said by rule, then the local model's."""
         attempt = sum(not d.escalated for d in _drafts(state)) + 1
+        planned = template_question(_detection(state).corrected) if attempt == 1 else None
+        if planned:
+            return {"drafts": [ReplyDraft(text=planned, model=RULES_MODEL, turn=state["turn"])]}
         seed = _seed(state, attempt)
         draft = write_local(self.ctx.local, _detection(state).corrected, _learner(state).level.level, seed, attempt)
         return {"drafts": [draft.model_copy(update={"turn": state["turn"]})]}
@@ -107,7 +160,9 @@ class TutorNodes:
         if not drafts:
             raise ValueError("check ran before any reply draft")
         draft, level, message = drafts[-1], _learner(state).level.level, _detection(state).corrected
-        verdict = judge(self.ctx, draft.text, message, level, self.policy) if draft.text else ReplyVerdict(
+        by_rule = draft.model == RULES_MODEL
+        verdict = judge(self.ctx, draft.text, message, level, self.policy, relevance_check=not by_rule) if (
+            draft.text) else ReplyVerdict(
             ok=False, text="", problems=[draft.error or "the model wrote nothing"])  # fmt: skip
         facts = AttemptFacts(
             passed=verdict.ok, escalated=draft.escalated, local_attempts=sum(not d.escalated for d in drafts),
@@ -120,29 +175,50 @@ class TutorNodes:
         return {"verdict": verdict, "route": route, "reply": reply, "decisions": [decision]}
 
     def offer(self, state: TutorState) -> dict[str, Any]:
-        """Offer a short exercise from the item graph when the rule says so (see agents.tutor.exercise)."""
-        learner, turn, now = _learner(state), state["turn"], state["received"]
-        messages = [t.text for t in state.get("turns", []) if t.role == "user"] + [_detection(state).corrected]
+        """Offer the exercise the learner asked for, or one when the rule says so (see agents.tutor.exercise)."""
+        learner, turn, now, intent = _learner(state), state["turn"], state["received"], state.get("intent")
+        messages = [*_chat_messages(state), *([_detection(state).corrected] if intent is None or intent.kind ==
+                                             "conversation" else [])]  # fmt: skip
         topic = conversation_topic(messages, self.ctx.checker.lexicon)
-        plan, reason = plan_exercise(learner, turn, now, self.policy, pending=False, answered=False, topic=topic)
+        requested = intent is not None and intent.kind == "exercise_request"
+        if requested and intent is not None:
+            plan, reason = plan_requested(intent, learner.level.level, topic, self.policy)
+        else:
+            plan, reason = plan_exercise(learner, turn, now, self.policy, pending=False, answered=False, topic=topic)
         if plan is None:
-            return {"decisions": [self._decide(turn, "offer", "none", reason)]}
+            update: dict[str, Any] = {"reply": reason} if requested else {}
+            return update | {"decisions": [self._decide(turn, "offer", "none", reason)]}
         request = ItemRequest(level=max(plan.level, Level.A1), topic=plan.topic, type=plan.type,
                               seed=_seed(state, 7), session_id=state.get("session_id") or None,
                               source_text=_detection(state).corrected[:1000])  # fmt: skip
+        sorry = {"reply": _NO_EXERCISE.format(what=exercise_words(intent))} if requested and intent else {}
         try:
-            result = run_item(self.item_graph(), request)
+            result = self._item(request, plan)
         except UserInputError as exc:
-            return {"decisions": [self._decide(turn, "offer", "none", f"the item graph refused: {exc}")]}
+            return sorry | {"decisions": [self._decide(turn, "offer", "none", f"the item graph refused: {exc}")]}
         record = ExerciseRecord(turn=turn, type=plan.type, reason=reason, status="offered", words=plan.words)
         updated = learner.model_copy(update={"exercises": [*learner.exercises, record]})
         if result.status == "failed" or result.item is None:
             why = f"{reason}, but the item graph gave no usable item ({result.failure})"
-            return {"learner_next": updated, "decisions": [self._decide(turn, "offer", "none", why)]}
+            return sorry | {"learner_next": updated, "decisions": [self._decide(turn, "offer", "none", why)]}
         offered = PendingExercise(turn=turn, type=plan.type, item=result.item, reason=reason, run_id=result.run_id,
                                   trace_id=result.trace_id, words=plan.words)  # fmt: skip
-        return {"offered": offered, "learner_next": updated,
-                "decisions": [self._decide(turn, "offer", plan.type, reason)]}  # fmt: skip
+        on_point = result.item is not None and practises(plan, result.item)
+        here = {"reply": (_HERE_IS if on_point else _CLOSE_TO).format(what=exercise_words(intent))} if (
+            requested and intent) else {}  # fmt: skip
+        return here | {"offered": offered, "learner_next": updated,
+                       "decisions": [self._decide(turn, "offer", plan.type, reason)]}  # fmt: skip
+
+    def _item(self, request: ItemRequest, plan: ExercisePlan) -> ItemResult:
+        """Run the item graph; for a requested point, ask again (new seed) while the item practises something else."""
+        result = run_item(self.item_graph(), request)
+        for attempt in range(1, REQUEST_ATTEMPTS):
+            if result.item is not None and practises(plan, result.item):
+                break
+            again = request.model_copy(update={"seed": request.seed + attempt, "run_id": uuid.uuid4().hex})
+            retry = run_item(self.item_graph(), again)
+            result = retry if retry.item is not None else result
+        return result
 
     def finalize(self, state: TutorState) -> dict[str, Any]:
         """Commit the turn: both turns of the log, the learner model and the pending exercise, in one update."""
@@ -163,6 +239,54 @@ class TutorNodes:
         """Record a decision on the trace and return it for the state."""
         telemetry.record_decision(None, f"{node}.route", choice, reason, escalation=escalation)
         return TurnDecision(turn=turn, node=node, choice=choice, reason=reason)
+
+
+#: The `model` of a follow-up written by rule (`agents.tutor.reply.template_question`).
+RULES_MODEL = "rules"
+#: Item-graph runs for an exercise on a requested point at most (each about 2 s on two cores).
+REQUEST_ATTEMPTS = 2
+_HERE_IS = "Here is a short exercise on {what}. Write your answer in your next message."
+_CLOSE_TO = (
+    "I could not make one exactly on {what} just now, so here is a short exercise close to it. "
+    "Write your answer in your next message."
+)
+_NO_EXERCISE = (
+    "Sorry, I could not make a good exercise on {what} just now. Shall we try another topic, or go on talking?"
+)
+
+
+def _intent(state: TutorState) -> Intent:
+    """The intent intake classified (a node after intake needs it)."""
+    intent = state.get("intent")
+    if intent is None:
+        raise ValueError("the tutoring graph reached a node that needs the intent before intake classified it")
+    return intent
+
+
+def _corrections(feedback: Feedback | None) -> list[Correction]:
+    """The turn's corrections (none when the turn had no feedback step)."""
+    return feedback.corrections if feedback else []
+
+
+def _requested(state: TutorState) -> bool:
+    """Whether this turn asked for an exercise (its reply introduces the exercise, it asks nothing)."""
+    intent = state.get("intent")
+    return intent is not None and intent.kind == "exercise_request"
+
+
+def _chat_messages(state: TutorState) -> list[str]:
+    """The learner's earlier conversation messages (not questions or requests: 'present perfect' is no topic)."""
+    turns = state.get("turns", [])
+    return [u.text for u, a in zip(turns[::2], turns[1::2], strict=False)
+            if u.role == "user" and a.payload.get("intent") in (None, "conversation")]  # fmt: skip
+
+
+def _last_payload(state: TutorState) -> dict[str, Any]:
+    """The payload of the last assistant turn (empty before the first)."""
+    for turn in reversed(state.get("turns", [])):
+        if turn.role == "assistant":
+            return dict(turn.payload)
+    return {}
 
 
 def _learner(state: TutorState) -> LearnerModel:
@@ -229,14 +353,19 @@ def _payload(state: TutorState, learner: LearnerModel, reply: str) -> dict[str, 
     feedback = state.get("feedback")
     offered = state.get("offered")
     graded = state.get("graded")
+    intent, answer = state.get("intent"), state.get("answer")
     return {
         "turn": state["turn"],
         "level_estimate": learner.level.level.value,
-        "corrections": [c.public() | {"strategy": c.strategy} for c in (feedback.corrections if feedback else [])],
-        "question": state.get("reply") or "",
+        "corrections": [
+            c.public() | {"strategy": c.strategy, "text": c.text, "why": c.why} for c in _corrections(feedback)
+        ],
+        "question": (state.get("reply") or "") if answer is None and not _requested(state) else "",
+        "intent": intent.kind if intent else None,
+        "answer": answer.model_dump(mode="json") if answer else None,
+        "point": answer.point if answer else None,
         "exercise": {"type": offered.type, "item": offered.item, "reason": offered.reason} if offered else None,
         "graded": graded.model_dump(mode="json") if graded else None,
         "trace_id": telemetry.current_trace_id(),
         "decisions": [d.model_dump(mode="json") for d in of_turn(state.get("decisions", []), state["turn"])],
     }
-

@@ -1,6 +1,7 @@
 """Routing decisions of the tutoring graph, as pure functions of what the turn knows.
 
-Nodes call these to set `route` (and record the reason as a decision); the graph's routers only read `route`.
+Nodes call these to set `route` (and record the reason as a decision); the graph's routers only read `route`, or
+(`route_intent`) the intent intake classified, through the same pure `decide_intent` intake recorded.
 The reply loop mirrors the item graph's policy (`graphs.item.routing`): the local model writes first; a draft that
 fails the checks is rewritten locally, then escalated to the Ollama chain if it is reachable, and when nothing is
 left the turn goes on with the fallback question — a model that fails or cannot be reached never stops a turn.
@@ -10,21 +11,37 @@ from __future__ import annotations
 
 from typing import Literal
 
+from agents.tutor.intent import Intent
 from agents.tutor.policy import TutorPolicy
 from graphs.common import AttemptFacts
 from graphs.tutor.state import TutorState
 
 StartRoute = Literal["grade", "detect"]
+IntentRoute = Literal["write", "answer", "offer"]
 ReplyRoute = Literal["write", "escalate", "offer"]
 
+#: Where each intent goes after feedback: the reply writer, the answer agent, or the exercise offer.
+INTENT_ROUTES: dict[str, IntentRoute] = {
+    "conversation": "write", "word_question": "answer", "grammar_question": "answer", "opinion_question": "answer",
+    "explain_mistake": "answer", "redirect": "answer", "exercise_request": "offer",
+}  # fmt: skip
 
-def decide_start(pending: bool, answer: bool) -> tuple[StartRoute, str]:
-    """Grade the message as an exercise answer, or treat it as conversation."""
-    if pending and answer:
+
+def decide_start(pending: bool, intent: Intent) -> tuple[StartRoute, str]:
+    """Grade the message as an exercise answer, or go on to detection and the agent for its intent."""
+    if intent.kind == "exercise_answer":
         return "grade", "the message answers the exercise offered in the last turn"
-    if pending:
-        return "detect", "the message does not look like an answer; the exercise is dropped and the chat goes on"
-    return "detect", "a conversation turn"
+    dropped = "; the exercise offered last turn is dropped" if pending else ""
+    return "detect", f"{intent.kind.replace('_', ' ')}: {intent.reason}{dropped}"
+
+
+def decide_intent(intent: Intent) -> tuple[IntentRoute, str]:
+    """After detection and feedback: the agent that handles the turn's intent, and why."""
+    route = INTENT_ROUTES.get(intent.kind)
+    if route is None:
+        raise ValueError(f"no agent handles the intent {intent.kind!r} after detection")
+    agent = {"write": "the reply writer", "answer": "the answer agent", "offer": "the exercise offer"}[route]
+    return route, f"{intent.kind.replace('_', ' ')} goes to {agent} ({intent.reason})"
 
 
 def decide_reply(f: AttemptFacts, policy: TutorPolicy) -> tuple[ReplyRoute, str]:
@@ -54,6 +71,13 @@ def route_start(state: TutorState) -> StartRoute:
     return chosen
 
 
+def route_intent(state: TutorState) -> IntentRoute:
+    """After feedback: chat (write), answer the question or request, or offer the exercise asked for."""
+    intent = state.get("intent")
+    if intent is None:
+        raise ValueError("tutoring graph reached the intent router before intake classified the message")
+    return decide_intent(intent)[0]
+
 
 def route_reply(state: TutorState) -> ReplyRoute:
     """After a draft's check: rewrite, escalate, or go on to the exercise offer."""
@@ -61,4 +85,3 @@ def route_reply(state: TutorState) -> ReplyRoute:
     if chosen not in ("write", "escalate", "offer"):
         raise ValueError(f"tutoring graph reached the reply router without a decision (route={chosen!r})")
     return chosen
-

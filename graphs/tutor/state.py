@@ -8,19 +8,20 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from agents.tutor.answers import Answer
 from agents.tutor.errors import Detection
 from agents.tutor.exercise import Grade, PendingExercise
 from agents.tutor.feedback import Correction, Feedback
+from agents.tutor.intent import Intent
 from agents.tutor.learner import LearnerModel, TurnLevel
 from agents.tutor.reply import ReplyDraft, ReplyVerdict
 from graphs.common import Decision
 from graphs.turns import Turns
 
-Route = Literal["grade", "detect", "write", "escalate", "offer"]
+Route = Literal["grade", "detect", "write", "answer", "escalate", "offer"]
 
 #: State fields that hold text the learner wrote (or text built from it), hashed by `forge trace export --redact`.
 LEARNER_FIELDS = ("learner_message", "text", "corrected", "recast", "explanation", "given", "hardest_words")
-
 
 
 class TurnDecision(Decision):
@@ -71,6 +72,10 @@ class TutorState(TypedDict, total=False):
     turn: int
     #: Where the last decision sends the turn (routers read this).
     route: Route
+    #: What the learner wants this turn (`agents.tutor.intent`), classified by intake.
+    intent: Intent | None
+    #: The answer to a question or request (answer node), if the intent asked for one.
+    answer: Answer | None
     #: The errors found and the corrected message.
     detection: Detection | None
     #: What this turn said about the level.
@@ -107,6 +112,8 @@ class TutorTurnResult(BaseModel):
     learner: dict[str, Any]
     exercise: dict[str, Any] | None = None
     graded: Grade | None = None
+    intent: str = Field(default="conversation", description="The intent the turn was routed by.")
+    answer: Answer | None = None
     trace_id: str | None = None
     decisions: list[TurnDecision] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
@@ -122,4 +129,3 @@ class TutorTurnResult(BaseModel):
             "exercise": self.exercise,
             "trace_id": self.trace_id,
         }
-

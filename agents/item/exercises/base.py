@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.item.constraints import Constraints, WordChoice
+from agents.item.meaning.base import FLUENCY_FLOOR, defines, fluencies, mentions_word
 from agents.item.writers import SentenceSpec, Writer
 from agents.models.base import ChatModel
 from agents.models.errors import ModelError
@@ -20,7 +21,7 @@ from knowledge.violations import Violation
 #: Sentence length bounds (word tokens) for exercise stems.
 MIN_WORDS, MAX_WORDS = 5, 20
 #: Extra candidates generated per round, and rounds per target word.
-CANDIDATES, ROUNDS = 3, 2
+CANDIDATES, ROUNDS = 4, 2
 _PROPER = frozenset({"PROPN", "NNP", "NNPS"})
 
 
@@ -84,6 +85,8 @@ class BuildContext:
     rng: random.Random = field(default_factory=random.Random)
     #: Evidence gathered while building (candidates tried, option scores), for the trace.
     notes: dict[str, Any] = field(default_factory=dict)
+    #: Offer WordNet's example sentences before asking the writer (off when an escalation model is to write).
+    human_first: bool = True
 
     @property
     def level(self) -> Level:
@@ -128,6 +131,10 @@ def judge_sentence(
         return None, f"uses '{choice.word}' {len(hits)} times (needs exactly once)"
     if gap_target and hits[0].index == 0:
         return None, f"'{choice.word}' starts the sentence"
+    if mentions_word(text):
+        return None, "talks about the word instead of using it"
+    if defines(text):
+        return None, "a definition (the small model's definitions are often false)"
     above = build.kit.above_level(tokens, build.constraints.max_word_level)
     if len(above) > build.constraints.max_above_share * len(words):
         return None, "words above the level: " + ", ".join(f"{t.text} ({wl.level or '?'})" for t, wl in above)
@@ -135,7 +142,11 @@ def judge_sentence(
 
 
 def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool = True) -> Picked | None:
-    """Ask the writer for sentences with the word until one passes `judge_sentence`; prefer the most fluent."""
+    """Ask the writer for sentences with the word until one passes `judge_sentence` and reads naturally.
+
+    Candidates are overgenerated and reranked by the local model's fluency (mean log-probability per word, the
+    measure the meaning checks accept with); one below `FLUENCY_FLOOR` is never picked.
+    """
     spec = SentenceSpec(
         word=choice.word,
         pos=choice.pos,
@@ -143,6 +154,9 @@ def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool =
         topic=build.constraints.topic,
         avoid=build.constraints.avoid_words,
     )
+    human = _human_pick(build, choice, gap_target=gap_target) if build.human_first else None
+    if human is not None:
+        return human
     for round_no in range(ROUNDS):
         seed = build.seed * 101 + round_no * CANDIDATES
         passed = []
@@ -152,21 +166,64 @@ def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool =
             if picked is not None:
                 picked.model = draft.model
                 passed.append(picked)
-        if passed:
-            return _most_fluent(build, passed)
+        best = _most_fluent(build, passed)
+        if best is not None:
+            return best
     return None
 
 
-def _most_fluent(build: BuildContext, picks: list[Picked]) -> Picked:
-    """The candidate with the highest mean log-probability per character under the scorer (first if none)."""
-    if len(picks) == 1:
+#: Finite verb tags: an example with none is a phrase ("children skating on a frozen brook"), not a sentence.
+_FINITE = frozenset({"VBD", "VBZ", "VBP", "MD"})
+HUMAN_SOURCE = "wordnet-3.0:example"
+
+
+def human_sentences(build: BuildContext, choice: WordChoice) -> list[str]:
+    """WordNet's own example sentences for the word's two commonest senses, as full sentences.
+
+    People wrote these, so they mean something, which the small model's sentences often do not; only complete
+    sentences (a finite verb, no quotations) are kept, capitalised and closed with a full stop.
+    """
+    found = []
+    for sense in build.kit.lexicon.senses(choice.word, choice.pos)[:2]:
+        for example in sense.examples:
+            text = example.strip()
+            if not text or any(c in text for c in '"`;:()'):
+                continue
+            text = text[:1].upper() + text[1:]
+            text = text if text.endswith((".", "!", "?")) else text + "."
+            if any(t.tag in _FINITE for t in analyze(text)):
+                found.append(text)
+    return list(dict.fromkeys(found))
+
+
+def _human_pick(build: BuildContext, choice: WordChoice, *, gap_target: bool) -> Picked | None:
+    """The most fluent WordNet example that passes the same checks as a written sentence, if any."""
+    passed = []
+    for text in human_sentences(build, choice):
+        picked, reason = judge_sentence(build, text, choice, gap_target=gap_target)
+        build.note(
+            "candidates", {"word": choice.word, "text": text, "source": HUMAN_SOURCE, "rejected": reason or None}
+        )
+        if picked is not None:
+            picked.model = HUMAN_SOURCE
+            passed.append(picked)
+    return _most_fluent(build, passed)
+
+
+def _most_fluent(build: BuildContext, picks: list[Picked]) -> Picked | None:
+    """The candidate the local model finds most fluent, if it reads naturally enough (the first without a scorer)."""
+    if not picks:
+        return None
+    values = fluencies(build.kit.score, [p.sentence for p in picks])
+    if values is None:
         return picks[0]
-    scores = build.kit.score("", [p.sentence for p in picks])
-    if scores is None:
-        return picks[0]
-    for pick, score in zip(picks, scores, strict=True):
-        pick.fluency = score / max(1, len(pick.sentence))
-    return max(picks, key=lambda p: p.fluency)
+    for pick, value in zip(picks, values, strict=True):
+        pick.fluency = value
+    best = max(picks, key=lambda p: p.fluency)
+    if best.fluency < FLUENCY_FLOOR:
+        build.note("unnatural", {p.sentence: round(p.fluency, 2) for p in picks})
+        return None
+    return best
 
 
 def replace_span(text: str, start: int, end: int, new: str) -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from agents.item.meaning.sentences import FIXED_PREPOSITIONS, FREE_PREPOSITION_MARGIN, FUNCTION_WORDS, MARGIN
 from knowledge.items import GAP, OpenGapItem
 from knowledge.levels import Level
-from knowledge.nlp import Token
+from knowledge.nlp import Token, analyze
 
 INSTRUCTIONS = "Write one word in the gap."
-#: How much less likely (nats) another word must be for the gap to have one answer.
-MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -74,14 +73,24 @@ def _candidates(build: BuildContext, tokens: list[Token]) -> list[tuple[Token, F
 def _judge(
     build: BuildContext, sentence: str, token: Token, cls: FocusClass
 ) -> tuple[bool, list[str], dict[str, float]]:
-    """Score the class's words in the gap: (original clearly best or nearly, close alternatives, all scores)."""
-    alternatives = [w for w in cls.words if w != token.lower]
+    """Score the class's words in the gap as the meaning check will: (one clear answer, close ones, all scores).
+
+    The margins are the validator's (`agents.item.meaning.sentences`): a free preposition needs a wide one, a
+    dependent preposition (interested in) the usual one; at most one close alternative becomes an accepted answer.
+    """
+    pool = FUNCTION_WORDS.get(cls.name, cls.words)
+    alternatives = [w for w in pool if w != token.lower]
     forms = [token.text, *(_like(w, token.text) for w in alternatives)]
     scores = build.kit.score(sentence[: token.start], [f + sentence[token.end :] for f in forms])
     if scores is None:
         return True, [], {}
+    margin = MARGIN
+    if cls.name == "preposition":
+        before = [t for t in analyze(sentence[: token.start]) if t.is_word]
+        fixed = bool(before) and FIXED_PREPOSITIONS.get(before[-1].lemma.lower()) == token.lower
+        margin = MARGIN if fixed else FREE_PREPOSITION_MARGIN
     best_other = max(scores[1:])
-    close = [forms[i] for i in range(1, len(forms)) if scores[i] > scores[0] - MARGIN]
+    close = [forms[i] for i in range(1, len(forms)) if scores[i] > scores[0] - margin]
     return scores[0] >= best_other and len(close) <= 1, close, dict(zip(forms, scores, strict=True))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from agents.item.constraints import WordChoice
 from agents.item.exercises.base import BuildContext
+from agents.item.meaning.base import kindred
+from knowledge.lexicon import Lexicon
 from knowledge.nlp import Token, analyze, inflect
 
 #: How much less likely (in nats, over the rest of the sentence) a distractor must be than the answer.
@@ -54,7 +56,7 @@ def candidate_forms(build: BuildContext, target: Token, choice: WordChoice, toke
     forms: dict[str, str] = {}
     for word in pool:
         form = _match_case(inflect(word.word, target.tag) or word.word, target.text)
-        reason = _drop_reason(word, form, choice, synonyms, previous, tokens)
+        reason = _drop_reason(word, form, choice, synonyms, previous, tokens, build.kit.lexicon)
         if reason:
             build.note("dropped_options", {word.word: reason})
             continue
@@ -65,7 +67,13 @@ def candidate_forms(build: BuildContext, target: Token, choice: WordChoice, toke
 
 
 def _drop_reason(
-    word: WordChoice, form: str, answer: WordChoice, synonyms: set[str], previous: str | None, tokens: list[Token]
+    word: WordChoice,
+    form: str,
+    answer: WordChoice,
+    synonyms: set[str],
+    previous: str | None,
+    tokens: list[Token],
+    lexicon: Lexicon,
 ) -> str:
     """Why a pool word cannot be a distractor here, or '' if it can."""
     if " " in word.word or not form.isalpha():
@@ -74,6 +82,9 @@ def _drop_reason(
         return f"a synonym of '{answer.word}'"
     if _stem(word.word) == _stem(answer.word):
         return f"shares a stem with '{answer.word}'"
+    kind = kindred(lexicon, answer.word, word.word, answer.pos)
+    if kind:
+        return f"a kind of {kind}, like '{answer.word}'"
     if not _article_ok(previous, form):
         return f"does not agree with '{previous}'"
     if any(t.lower == form.lower() for t in tokens):

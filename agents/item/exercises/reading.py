@@ -1,149 +1,229 @@
-"""Reading: a short model-written text at the level, and 3-5 questions built from its sentences by code.
+"""Reading: a short text whose facts code plans, and questions about those facts asked in other words.
 
-The writer produces a titled text; code keeps its first good sentences (no repeats, none above the level). Each
-question comes from one sentence of the text, which is stored as its evidence, so every question is answerable
-from the text: multiple-choice questions gap a content word of that sentence (distractors chosen as for gap-fill),
-true/false statements either repeat the sentence (true) or change one content word to a distractor (false).
+`reading_plan` draws the facts (a person, who lives with them, where, their age, the day, the time they came home,
+why they went to bed early) and states them in sentence frames graded by level. The model writes the one sentence
+about the topic: what the person did that day (few-shot completion, several candidates, the most fluent topical one
+that adds no facts of its own). Questions are keyed from the plan: wh-questions with options of the same slot,
+true/false statements that paraphrase or contradict a fact, and a main-idea question from B1 up. Each question is
+then checked against the text as the meaning check does it: its key stated there, no distractor stated, no copied
+or gapped sentence, no statement that is a text sentence with a word swapped.
 """
 
 from __future__ import annotations
 
-import re
+from functools import partial
 
-from agents.item.constraints import WordChoice
-from agents.item.exercises.base import BuildContext, failure, replace_span
-from agents.item.exercises.options import choose_distractors
-from agents.item.writers import TextSpec
-from knowledge.items import GAP, Question, ReadingItem
+from agents.item.exercises import reading_plan as rp
+from agents.item.exercises.base import BuildContext, failure
+from agents.item.meaning.reading import content_lemmas, copies_text, supported, swaps_text
+from agents.item.writers import StorySpec, WrittenDraft
+from knowledge.items import Question, QuestionSlot, ReadingItem
 from knowledge.levels import Level
-from knowledge.nlp import Token, analyze, sentences
+from knowledge.nlp import Token, analyze
 
-INSTRUCTIONS = "Read the text. Then choose the word for each gap, and say if each sentence is true or false."
-MIN_SENTENCES, MAX_SENTENCES = 3, 6
-MIN_QUESTIONS, MAX_QUESTIONS = 3, 5
-TEXT_TRIES = 3
-_QUESTION_POS = {"NOUN": "noun", "VERB": "verb", "ADJ": "adjective"}
-_TITLE = re.compile(r"^\s*Title:\s*(.+?)\s*\n+\s*Text:\s*(.+)$", re.DOTALL)
+INSTRUCTIONS = "Read the text. Then choose the best answer to each question, and say if each sentence is true or false."
+CANDIDATES, ROUNDS = 4, 2
+MIN_WORDS, MAX_WORDS = 5, 18
+#: Words the model's sentence must not contain: they would add a fact (a time, a number, a reason) the plan does not
+#: control, or change who the text is about.
+_BANNED = frozenset(
+    {"i", "me", "my", "we", "us", "our", "you", "your", "because", "monday", "tuesday", "wednesday", "thursday",
+     "friday", "saturday", "sunday", "morning", "afternoon", "evening", "night", "tonight", "today", "yesterday",
+     "tomorrow", "o'clock", "hour", "hours", "minute", "minutes", "year", "years", "old", "home", "bed", "dinner",
+     "day", "days", "week", "weeks", "weekend", "month", "months", "ago", "always", "often", "usually", "every",
+     "never", "first", "last", "next",
+     "they", "them", "their", "mother", "father", "mum", "dad", "husband", "wife", "son", "daughter", "friend",
+     "friends", "brother", "sister", "cousin", "boyfriend", "girlfriend", "family", "parents", "children",
+     *rp.NUMBER_WORDS}
+)  # fmt: skip
+_OTHER_PRONOUNS = {
+    "She": frozenset({"he", "him", "his", "himself"}),
+    "He": frozenset({"she", "her", "hers", "herself"}),
+}
+_MC_SLOTS: tuple[QuestionSlot, ...] = ("who", "where", "number", "time", "why", "when")
+_TF_SLOTS: tuple[QuestionSlot, ...] = ("where", "time", "when", "who")
 
 
-def _parse(draft: str) -> tuple[str, str] | None:
-    """Split a "Title: ..." line and a "Text: ..." paragraph into title and body."""
-    match = _TITLE.match(draft)
-    return (match.group(1).strip().strip('"'), match.group(2).strip()) if match else None
+def _rejection(build: BuildContext, text: str, pronoun: str) -> str:
+    """Why a model sentence cannot state the activity ('' when it can)."""
+    tokens = analyze(text)
+    words = [t for t in tokens if t.is_word]
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or tokens[-1].text != ".":
+        return f"{len(words)} words or no final full stop"
+    lowered = {t.lower for t in tokens}
+    if any(t.upos in {"NUM", "PROPN"} and t.index > 0 for t in tokens) or lowered & (
+        _BANNED | _OTHER_PRONOUNS[pronoun]
+    ):
+        return "adds a name, number, time, reason or another person"
+    if any(c in text for c in '"“”:;()'):
+        return "quotes or lists"
+    content = [t.lemma.lower() for t in tokens if t.upos in {"NOUN", "VERB", "ADJ"}]
+    if len(content) != len(set(content)):
+        return "repeats a word"
+    if not _past(tokens) or (build.level <= Level.A2 and any(t.tag == "VBN" for t in tokens)):
+        return "not in the past simple"
+    above = build.kit.above_level(tokens, build.constraints.max_word_level)
+    if above:
+        return "words above the level: " + ", ".join(t.text for t, _ in above)
+    return ""
 
 
-def _good_sentences(build: BuildContext, body: str) -> list[str]:
-    """The text's first sentences that are complete, new, 4-25 words and within the level."""
-    kept: list[str] = []
-    for sentence in sentences(body):
-        tokens = analyze(sentence)
-        words = [t for t in tokens if t.is_word]
-        if not 4 <= len(words) <= 25 or tokens[-1].text not in {".", "!", "?"}:
-            continue
-        if sentence.lower() in {k.lower() for k in kept}:
-            continue
-        if build.kit.above_level(tokens, build.constraints.max_word_level):
-            continue
-        kept.append(sentence)
-        if len(kept) == MAX_SENTENCES:
+def _past(tokens: list[Token]) -> bool:
+    """Whether the sentence's verbs are in the past (its first verb a past form, none in the present)."""
+    verbs = [t for t in tokens if t.upos in {"VERB", "AUX"}]
+    return bool(verbs) and verbs[0].tag == "VBD" and not any(t.tag in {"VBZ", "VBP"} for t in verbs)
+
+
+def _activity(build: BuildContext, plan: rp.Plan) -> str:
+    """The model's most fluent usable sentence about the topic; another round is tried while none names the topic.
+
+    BuildFailed when no round gave a usable sentence at all.
+    """
+    spec = StorySpec(level=build.level, topic=plan.topic, pronoun="She" if plan.person.female else "He")
+    topic_words = content_lemmas(plan.topic)
+    usable: list[str] = []
+    for round_no in range(ROUNDS):
+        drafts: list[WrittenDraft] = build.writer.story_sentences(spec, CANDIDATES, build.seed * 101 + round_no * 7)
+        for draft in drafts:
+            reason = _rejection(build, draft.text, spec.pronoun)
+            build.note("candidates", {"text": draft.text, "rejected": reason or None})
+            if not reason and draft.text not in usable:
+                usable.append(draft.text)
+        if any(_topical(t, topic_words) for t in usable):
+            break
+    if not usable:
+        raise failure("the model wrote no usable sentence about the topic", topic=plan.topic)
+    return _best(build, usable, topic_words)
+
+
+def _topical(sentence: str, topic_words: set[str]) -> int:
+    """How many topic words the sentence uses (a shared stem of four letters counts: rainy ~ rain)."""
+    used = content_lemmas(sentence)
+    return sum(any((w[:4] == u[:4] and min(len(w), len(u)) >= 4) or w == u for u in used) for w in topic_words)
+
+
+def _best(build: BuildContext, usable: list[str], topic_words: set[str]) -> str:
+    """The candidate sharing most words with the topic, then the most fluent (log-probability per character)."""
+    scores = build.kit.score("", usable) if len(usable) > 1 else None
+    fluency = [s / max(1, len(t)) for s, t in zip(scores, usable, strict=True)] if scores else [0.0] * len(usable)
+    ranked = sorted(zip(usable, fluency, strict=True), key=lambda p: (_topical(p[0], topic_words), p[1]), reverse=True)
+    build.note("activity", [{"text": t, "fluency": round(f, 3)} for t, f in ranked])
+    return ranked[0][0]
+
+
+def _evidence(slot: QuestionSlot, stated: list[tuple[str, str]]) -> str:
+    """The sentence of the text that states the slot's fact."""
+    by_slot = dict(stated)
+    return by_slot.get(slot) or by_slot[rp.STATED_IN[slot]]
+
+
+def _fits(build: BuildContext, phrase: str) -> bool:
+    """Whether every word of a phrase is at or below the level."""
+    return not build.kit.above_level(analyze(phrase), build.constraints.max_word_level)
+
+
+def _checked(build: BuildContext, draft: rp.Draft, text: str, evidence: str) -> Question | None:
+    """The draft as a question when the text bears it out (None otherwise): see the module docstring."""
+    if copies_text(draft.question, text) or (draft.kind == "true_false" and swaps_text(draft.question, text)):
+        return None
+    if draft.kind == "true_false":
+        return rp.to_question(draft, ["True", "False"], evidence)
+    if draft.slot != "main_idea" and not supported(draft.answer, evidence):
+        return None
+    others = [o for o in draft.others if not supported(o, text) and _fits(build, o)][:3]
+    return rp.to_question(draft, [draft.answer, *others], evidence) if len(others) == 3 else None
+
+
+def _n_choice(level: Level) -> int:
+    """How many wh-questions about details: 2 at A1 and from B1 (where a main-idea question joins), 3 at A2."""
+    return 3 if level is Level.A2 else 2
+
+
+def _first_checked(
+    build: BuildContext, drafts: list[rp.Draft], n: int, text: str, stated: list[tuple[str, str]]
+) -> list[Question]:
+    """The first n drafts the text bears out, as questions."""
+    kept = []
+    for draft in drafts:
+        question = _checked(build, draft, text, _evidence(draft.slot, stated))
+        if question is not None:
+            kept.append(question)
+        if len(kept) == n:
             break
     return kept
 
 
-def _content_token(tokens: list[Token]) -> Token | None:
-    """A content word worth asking about: noun, verb or adjective, not the first word, not a name."""
-    found = [t for t in tokens[1:] if t.is_word and t.upos in _QUESTION_POS and len(t.text) > 2]
-    return max(found, key=lambda t: (t.upos == "NOUN", len(t.text))) if found else None
+def _statements(build: BuildContext, plan: rp.Plan, stated: list[tuple[str, str]], text: str) -> list[Question]:
+    """One true and one false statement about two different facts (fewer when the text bears out none)."""
+    slots = list(_TF_SLOTS)
+    build.rng.shuffle(slots)
+    kept: list[Question] = []
+    for key in build.rng.sample([True, False], 2):
+        free = [s for s in slots if s not in {q.slot for q in kept}]
+        drafts = [rp.statement(plan, s, key, build.rng, build.level) for s in free]
+        kept += _first_checked(build, drafts, 1, text, stated)
+    return kept
 
 
-def _word_choice(build: BuildContext, token: Token) -> WordChoice:
-    """The token as a WordChoice (for distractor selection), with its lexicon level."""
-    known = build.kit.word_level(token)
-    return WordChoice(
-        word=token.lemma,
-        pos=_QUESTION_POS[token.upos],
-        level=known.level or build.level,
-        node=f"word:{token.lemma.lower()}|{_QUESTION_POS[token.upos]}",
-    )
+def _questions(build: BuildContext, plan: rp.Plan, stated: list[tuple[str, str]]) -> list[Question]:
+    """True/false statements, wh-questions about other facts, in the order of the text; the main idea last."""
+    text = " ".join(s for _, s in stated)
+    statements = _statements(build, plan, stated, text)
+    slots = [s for s in _MC_SLOTS if s not in {q.slot for q in statements}]
+    build.rng.shuffle(slots)
+    if build.level >= Level.B1:
+        slots.sort(key=lambda s: s != "why")
+    drafts = [rp.choice_question(plan, s, build.rng, build.level) for s in slots]
+    choice = _first_checked(build, drafts, _n_choice(build.level), text, stated)
+    order = [slot for slot, _ in stated]
+    questions = sorted(choice + statements, key=lambda q: order.index(_stated_slot(q.slot, order)))
+    if build.level >= Level.B1 and _topical(text, content_lemmas(plan.topic)):
+        # only when the text names the topic: otherwise its title would rest on a guess
+        main = rp.choice_question(plan, "main_idea", build.rng, build.level)
+        questions += _first_checked(build, [main], 1, text, stated)
+    build.note("questions", [q.question for q in questions])
+    return [_shuffled(build, q) for q in questions]
 
 
-def _multiple_choice(build: BuildContext, sentence: str) -> Question | None:
-    """'Complete the sentence from the text' with the answer and three distractors that do not fit."""
-    tokens = analyze(sentence)
-    token = _content_token(tokens)
-    if token is None:
-        return None
-    options = choose_distractors(build, sentence, token, _word_choice(build, token))
-    if len(options.distractors) < 3:
-        return None
-    choices = [token.text, *options.distractors[:3]]
-    build.rng.shuffle(choices)
-    stem = replace_span(sentence, token.start, token.end, GAP)
-    return Question(
-        kind="multiple_choice",
-        question=stem,
-        options=choices,
-        answer=token.text,
-        evidence=sentence,
-    )
+def _stated_slot(slot: QuestionSlot | None, order: list[str]) -> str:
+    """The slot of the sentence that states a question's fact."""
+    if slot is None:
+        return order[0]
+    return slot if slot in order else rp.STATED_IN[slot]
 
 
-def _true_false(build: BuildContext, sentence: str, make_false: bool) -> Question | None:
-    """A statement from the text (true) or the same statement with one word changed to a distractor (false)."""
-    if not make_false:
-        return Question(
-            kind="true_false", question=sentence, options=["True", "False"], answer="True", evidence=sentence
-        )
-    tokens = analyze(sentence)
-    token = _content_token(tokens)
-    if token is None:
-        return None
-    options = choose_distractors(build, sentence, token, _word_choice(build, token), k=1)
-    if not options.distractors:
-        return None
-    changed = replace_span(sentence, token.start, token.end, options.distractors[0])
-    return Question(kind="true_false", question=changed, options=["True", "False"], answer="False", evidence=sentence)
+def _shuffled(build: BuildContext, question: Question) -> Question:
+    """A multiple-choice question with its options in random order (True/False stay in that order)."""
+    if question.kind == "true_false":
+        return question
+    options = question.options[:]
+    build.rng.shuffle(options)
+    return question.model_copy(update={"options": options})
 
 
-def _questions(build: BuildContext, kept: list[str]) -> list[Question]:
-    """Alternate multiple-choice and true/false questions over the sentences, one question per sentence."""
-    questions: list[Question] = []
-    for i, sentence in enumerate(kept):
-        kind = i % 3
-        if kind != 1:
-            question = _multiple_choice(build, sentence)
-        else:
-            question = _true_false(build, sentence, make_false=i % 2 == 1)
-        if question is not None:
-            questions.append(question)
-        if len(questions) == MAX_QUESTIONS:
-            break
-    return questions
+def _above_level(build: BuildContext, text: str) -> list[str]:
+    """Words of the text above the level."""
+    return [t.text for t, _ in build.kit.above_level(analyze(text), build.constraints.max_word_level)]
 
 
 def build(build: BuildContext) -> ReadingItem:
-    """Ask for texts until one has enough good sentences to carry 3-5 questions."""
-    words = [w.word for w in build.constraints.targets()[:5]]
-    count = 4 if build.level <= Level.A2 else 5
-    for attempt in range(TEXT_TRIES):
-        spec = TextSpec(level=build.level, topic=build.constraints.topic, words=words, sentences=count)
-        draft = build.writer.text(spec, seed=build.seed * 17 + attempt)
-        parsed = _parse(draft.text)
-        build.note("texts", {"draft": draft.text[:400], "parsed": parsed is not None})
-        if parsed is None:
-            continue
-        title, body = parsed
-        kept = _good_sentences(build, body)
-        if len(kept) < MIN_SENTENCES:
-            continue
-        questions = _questions(build, kept)
-        if len(questions) >= MIN_QUESTIONS:
-            return ReadingItem(
-                level=build.level,
-                topic=build.constraints.topic,
-                instructions=INSTRUCTIONS,
-                title=title[:80],
-                text=" ".join(kept),
-                questions=questions,
-            )
-    raise failure("no text with enough good sentences for 3 questions")
+    """Plan the facts, get the topic sentence from the model, state the facts by level and ask about them."""
+    plan = rp.plan_facts(build.constraints.topic, build.level, build.rng, partial(_fits, build))
+    activity = _activity(build, plan)
+    stated = rp.write_text(plan, build.level, activity)
+    text = " ".join(s for _, s in stated)
+    build.note("plan", {"facts": plan.values() | {"reason": plan.reason.key}, "activity": activity})
+    above = _above_level(build, text)
+    if len(above) > build.constraints.max_above_share * len(text.split()):
+        raise failure("the text has words above the level", words=above)
+    questions = _questions(build, plan, stated)
+    if len(questions) < 3:
+        raise failure("fewer than three questions are borne out by the text", questions=len(questions))
+    return ReadingItem(
+        level=build.level,
+        topic=build.constraints.topic,
+        instructions=INSTRUCTIONS,
+        title=f"{plan.person.name}'s {plan.day}",
+        text=text,
+        questions=questions[:5],
+    )

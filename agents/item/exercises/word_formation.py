@@ -21,9 +21,11 @@ def _ranked(build: BuildContext) -> list[Derivation]:
     topical = {w.word.lower() for w in build.constraints.target_words}
     build.rng.shuffle(pairs)
 
-    def key(pair: Derivation) -> tuple[int, int]:
+    def key(pair: Derivation) -> tuple[int, int, int]:
+        # A base word of the same part of speech (lock -> unlock) often fits the gap unchanged: try those last.
+        same_pos = int(pair.base_pos == pair.derived_pos)
         on_topic = pair.derived.lower() in topical or pair.base.lower() in topical
-        return (0 if on_topic else 1, abs(build.level.rank - pair.derived_level.rank))
+        return (same_pos, 0 if on_topic else 1, abs(build.level.rank - pair.derived_level.rank))
 
     return sorted(pairs, key=key)
 

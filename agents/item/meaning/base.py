@@ -1,0 +1,124 @@
+"""What every meaning check shares: the judge (lexicon, local model as scorer, sentence embedder) and violations.
+
+Structural validators (`knowledge.validators`) check an item's form; meaning checks ask whether it works for a
+learner: the sentence reads naturally, the key is the only answer, the distractors are clearly wrong, a definition
+is true, a question is answerable from the text in other words, and the item is about its topic. They need the
+local model's log-probabilities and MiniLM, so they live with the agents; the item graph's accept decision and
+`forge validate` run the same checks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agents.models.base import ChatModel
+from agents.models.errors import ModelError
+from knowledge.levels import Level
+from knowledge.lexicon import Lexicon
+from knowledge.violations import Violation, ViolationKind
+
+Embed = Callable[[Sequence[str]], Any]
+Score = Callable[[str, list[str]], "list[float] | None"]
+
+#: Mean log-probability per word (nats) below which the local model finds a sentence too odd to give learners:
+#: below 93% of the project's human-written exemplar sentences (knowledge/data/exemplars.yaml, 58 sentences
+#: A1-C2, measured on SmolLM2-135M: median -4.8, 10th percentile -6.1). A low floor: the small model's likelihood
+#: tells garbage from English, not a meaningful sentence from an odd one (reviewed items it accepted scored
+#: -4.5 to -5.4, like usable ones), so sense is left to the key checks and to human example sentences.
+FLUENCY_FLOOR = -6.2
+
+
+def kindred(lexicon: Lexicon, word: str, other: str, pos: str) -> str | None:
+    """The kind two words share in WordNet (tea and coffee: 'beverage'), or None.
+
+    A co-hyponym of the key fits the same sentences, so it cannot be a distractor.
+    """
+    mine = {h for s in lexicon.senses(word, pos)[:2] for h in s.hypernyms}
+    if not mine:
+        return None
+    theirs = {h for s in lexicon.senses(other, pos)[:2] for h in s.hypernyms}
+    shared = sorted(mine & theirs)
+    return shared[0] if shared else None
+
+
+_MENTION = re.compile(r"""\bthe (word|term|phrase)\b|["“”]""", re.IGNORECASE)
+
+
+def mentions_word(text: str) -> bool:
+    """Whether a sentence talks about a word ('The word "mate" is ...') rather than using it."""
+    return bool(_MENTION.search(text))
+
+
+_DEFINITION = re.compile(
+    r"^(a|an|the)\s+[\w-]+\s+(is|are|was)\s+(a|an|the)\b|\b(a|an)\s+(person|people|place|thing|kind|type)\s+"
+    r"(who|that|which|where|of)\b",
+    re.IGNORECASE,
+)
+
+
+def defines(text: str) -> bool:
+    """Whether a sentence is a definition ("A butcher is a person who ..."): the small model's are often false."""
+    return bool(_DEFINITION.search(text.strip()))
+
+
+def fluency(score: Score, sentence: str) -> float | None:
+    """Mean log-probability per word of a whole sentence under the local model (None without a scorer)."""
+    values = fluencies(score, [sentence])
+    return values[0] if values else None
+
+
+def fluencies(score: Score, sentences: list[str]) -> list[float] | None:
+    """`fluency` of several sentences in one scoring call."""
+    from knowledge.nlp import analyze
+
+    scores = score("", sentences)
+    if scores is None:
+        return None
+    counts = [max(1, sum(t.is_word for t in analyze(s))) for s in sentences]
+    return [total / n for total, n in zip(scores, counts, strict=True)]
+
+
+@dataclass
+class Judge:
+    """The knowledge a meaning check uses, and the seconds it spent in models."""
+
+    lexicon: Lexicon
+    level: Level
+    scorer: ChatModel | None = None
+    embed: Embed | None = None
+    model_s: float = 0.0
+
+    def score(self, prefix: str, continuations: list[str]) -> list[float] | None:
+        """Log-probabilities of continuations after a prefix, or None when no scorer is available or it fails."""
+        if self.scorer is None or not self.scorer.capabilities.scoring or not continuations:
+            return None
+        start = time.perf_counter()
+        try:
+            return self.scorer.score(prefix, continuations)
+        except ModelError:
+            return None
+        finally:
+            self.model_s += time.perf_counter() - start
+
+    def similarity(self, a: str, b: str) -> float | None:
+        """Cosine similarity of two texts under MiniLM, or None when no embedder is available."""
+        if self.embed is None:
+            return None
+        start = time.perf_counter()
+        try:
+            vectors = np.asarray(self.embed([a, b]), dtype=np.float64)
+        finally:
+            self.model_s += time.perf_counter() - start
+        norms = np.linalg.norm(vectors, axis=1)
+        return float(vectors[0] @ vectors[1] / max(1e-9, norms[0] * norms[1]))
+
+
+def problem(kind: ViolationKind, message: str, *, warning: bool = False, **evidence: Any) -> Violation:
+    """A meaning violation (blocking unless `warning`), with what the check looked at."""
+    return Violation(kind=kind, severity="warning" if warning else "error", message=message, evidence=evidence)
