@@ -63,6 +63,11 @@ _PENN_TO_UPOS = {
     "CD": "NUM", "UH": "INTJ", "TO": "PART", "RP": "PART",
 }  # fmt: skip
 
+#: Tagger tags with no vocabulary-list part of speech: the word is looked up under any POS.
+_NO_LIST_POS = frozenset(
+    {"FW", "LS", "POS", "SYM", "X", "$", "#", ".", ",", ":", "``", "''", "-LRB-", "-RRB-", "PUNCT"}
+)
+
 #: Zipf frequency bands for words in no list: each floor is the midpoint between the median zipf of the listed
 #: single words of two neighbouring levels (A1 5.02, A2 4.57, B1 4.19, B2 3.75, C1 3.31, C2 2.88; measured with
 #: wordfreq 3.1.1, see docs/knowledge-graph.md). A word at least as frequent as a floor gets that band's level.
@@ -130,6 +135,8 @@ def normalize_pos(pos: str | None) -> str | None:
     upos = _PENN_TO_UPOS.get(text, text.upper())
     if upos in _POS_OF_UPOS:
         return _POS_OF_UPOS[upos][0]
+    if text in _NO_LIST_POS:  # tags the tagger gives that no list uses (a foreign word, a symbol): any POS
+        return None
     raise UserInputError(
         f"Unknown part of speech {text[:20]!r}; accepted are {', '.join(LEXICON_POS)}, "
         "Universal POS tags (NOUN, VERB, ADJ ...) and Penn tags (NN, VBD ...)."

@@ -108,3 +108,13 @@ def test_wordnet_covers_at_least_90_percent_of_entries() -> None:
     keys = {e.key: e for e in LEX.entries()}
     covered = sum(1 for e in keys.values() if wordnet.senses(e.headword, e.pos))
     assert covered / len(keys) >= 0.90
+
+
+def test_every_tag_the_tagger_gives_can_be_looked_up() -> None:
+    """A foreign word or a symbol (tags with no list POS) is looked up under any POS, never an error."""
+    from knowledge.nlp import PENN_TAGS
+
+    for tag in PENN_TAGS:
+        LEX.level_of("cafe", tag)
+    assert LEX.level_of("cafe", "FW").level is not None
+    assert LEX.level_of("n't", "RB").level == Level.A1 and LEX.level_of("'ll", "MD").level == Level.A1

@@ -94,27 +94,16 @@ def quality_cmd(
 
 
 def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    """A share as a whole percentage."""
+    return f"{100 * value:.0f}%"
 
 
 def _print_quality(report: dict[str, Any]) -> None:
     """Tables of the goal figures."""
-    table = Table(title="Item quality (independent re-check of every item)")
-    for column in (
-        "group",
-        "items",
-        "structure ok",
-        "meaning ok",
-        "≤5% above level",
-        "accepted",
-        "escalated",
-        "mean ACI",
-        "median s",
-        "p90 s",
-    ):
-        table.add_column(column, justify="right")
-    groups = [("all", report["overall"])] + [(f"level {k}", v) for k, v in report["by_level"].items()]
-    groups += [(f"type {k}", v) for k, v in report["by_type"].items()]
+    table = Table(title="Item quality (independent re-check of every item)", title_justify="left")
+    for column in ("group", "n", "structure", "meaning", "≤5% above", "accepted", "escal.", "ACI", "med s", "p90 s"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    groups = [("all", report["overall"]), *report["by_level"].items(), *report["by_type"].items()]
     for name, s in groups:
         table.add_row(
             name,
@@ -124,9 +113,10 @@ def _print_quality(report: dict[str, Any]) -> None:
             _pct(s["within_level"]),
             _pct(s["accepted"]),
             _pct(s["escalated"]),
-            f"{s['mean_aci']:.3f}",
-            f"{s['median_s']:.2f}",
-            f"{s['p90_s']:.2f}",
+            f"{s['mean_aci']:.2f}",
+            f"{s['median_s']:.1f}",
+            f"{s['p90_s']:.1f}",
+            end_section=name == "all",
         )
     console.print(table)
     if report["escalation_thresholds"]:

@@ -96,7 +96,8 @@ class ItemNodes:
         route, reason = decide_next(facts, self.ctx.policy)
         update = self._decide("validate", route, reason, state)
         best = _better(state.get("best"), outcome, verdict, attempt.number)
-        return update | {"verdict": verdict, "attempts": [attempt], "best": best}
+        timing = {"model_time": {"validate": verdict.meaning_s}}  # the meaning checks' scoring and MiniLM
+        return update | {"verdict": verdict, "attempts": [attempt], "best": best} | timing
 
     def finalize(self, state: ItemState) -> dict[str, Any]:
         """Assemble the result: the accepted item, else the best flagged one, else a clear failure."""
