@@ -305,7 +305,8 @@ def item_from_record(record: Mapping[str, Any]) -> Item:
     `item`); what a run added (status, ACI, violations, model, timings ...) is ignored, and fields added to the
     schema later do not make older records unreadable. ValueError says what is wrong with a record.
     """
-    data = dict(record.get("item") or record) if isinstance(record.get("item"), Mapping) else dict(record)
+    inner = record.get("item")
+    data = dict(inner if isinstance(inner, Mapping) else record)
     kind = data.get("type")
     model = ITEM_TYPES.get(str(kind))
     if model is None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.item.constraints import Constraints, WordChoice
-from agents.item.meaning.base import FLUENCY_FLOOR, defines, fluencies, mentions_word
+from agents.item.meaning.base import FLUENCY_FLOOR, defines, fluencies, mentions_word, timed_score
 from agents.item.writers import SentenceSpec, Writer
 from agents.models.base import ChatModel
-from agents.models.errors import ModelError
 from knowledge.exemplars import Exemplars
 from knowledge.levels import Level
 from knowledge.lexicon import Lexicon, WordLevel
@@ -63,15 +61,7 @@ class Kit:
 
     def score(self, prefix: str, continuations: list[str]) -> list[float] | None:
         """Log-probabilities of continuations from the scorer, or None when no scorer is available or it fails."""
-        if self.scorer is None or not self.scorer.capabilities.scoring:
-            return None
-        start = time.perf_counter()
-        try:
-            return self.scorer.score(prefix, continuations)
-        except ModelError:
-            return None
-        finally:
-            self.model_s += time.perf_counter() - start
+        return timed_score(self, prefix, continuations)
 
 
 @dataclass

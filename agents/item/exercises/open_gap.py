@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
-from agents.item.meaning.sentences import FIXED_PREPOSITIONS, FREE_PREPOSITION_MARGIN, FUNCTION_WORDS, MARGIN
+from agents.item.meaning.sentences import FREE_PREPOSITION_MARGIN, FUNCTION_WORDS, MARGIN, takes_only
 from knowledge.items import GAP, OpenGapItem
 from knowledge.levels import Level
-from knowledge.nlp import Token, analyze
+from knowledge.nlp import Token
 
 INSTRUCTIONS = "Write one word in the gap."
 
@@ -84,11 +84,8 @@ def _judge(
     scores = build.kit.score(sentence[: token.start], [f + sentence[token.end :] for f in forms])
     if scores is None:
         return True, [], {}
-    margin = MARGIN
-    if cls.name == "preposition":
-        before = [t for t in analyze(sentence[: token.start]) if t.is_word]
-        fixed = bool(before) and FIXED_PREPOSITIONS.get(before[-1].lemma.lower()) == token.lower
-        margin = MARGIN if fixed else FREE_PREPOSITION_MARGIN
+    free = cls.name == "preposition" and not takes_only(sentence[: token.start], token.lower)
+    margin = FREE_PREPOSITION_MARGIN if free else MARGIN
     best_other = max(scores[1:])
     close = [forms[i] for i in range(1, len(forms)) if scores[i] > scores[0] - margin]
     return scores[0] >= best_other and len(close) <= 1, close, dict(zip(forms, scores, strict=True))

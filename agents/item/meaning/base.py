@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,6 +84,27 @@ def fluencies(score: Score, sentences: list[str]) -> list[float] | None:
     return [total / n for total, n in zip(scores, counts, strict=True)]
 
 
+class _Scoring(Protocol):
+    """Something that scores with the local model and counts the seconds it spends doing so."""
+
+    scorer: ChatModel | None
+    model_s: float
+
+
+def timed_score(owner: _Scoring, prefix: str, continuations: list[str]) -> list[float] | None:
+    """The owner's scorer's log-probabilities, its time added to `owner.model_s`; None if it cannot score or fails."""
+    scorer = owner.scorer
+    if scorer is None or not scorer.capabilities.scoring:
+        return None
+    start = time.perf_counter()
+    try:
+        return scorer.score(prefix, continuations)
+    except ModelError:
+        return None
+    finally:
+        owner.model_s += time.perf_counter() - start
+
+
 @dataclass
 class Judge:
     """The knowledge a meaning check uses, and the seconds it spent in models."""
@@ -96,15 +117,7 @@ class Judge:
 
     def score(self, prefix: str, continuations: list[str]) -> list[float] | None:
         """Log-probabilities of continuations after a prefix, or None when no scorer is available or it fails."""
-        if self.scorer is None or not self.scorer.capabilities.scoring or not continuations:
-            return None
-        start = time.perf_counter()
-        try:
-            return self.scorer.score(prefix, continuations)
-        except ModelError:
-            return None
-        finally:
-            self.model_s += time.perf_counter() - start
+        return timed_score(self, prefix, continuations) if continuations else None
 
     def similarity(self, a: str, b: str) -> float | None:
         """Cosine similarity of two texts under MiniLM, or None when no embedder is available."""

@@ -198,8 +198,13 @@ _POS_NAMES = {"NOUN": "noun", "VERB": "verb", "ADJ": "adjective", "ADV": "adverb
 
 def fixed_phrase(item: OpenGapItem) -> bool:
     """Whether the gapped preposition is the one its head word always takes (interested in, afraid of)."""
-    tokens = [t for t in analyze(item.stem.split(GAP)[0]) if t.is_word]
-    return bool(tokens) and FIXED_PREPOSITIONS.get(tokens[-1].lemma.lower()) == item.answer.lower()
+    return takes_only(item.stem.split(GAP)[0], item.answer)
+
+
+def takes_only(before: str, preposition: str) -> bool:
+    """Whether the last word of `before` takes `preposition` and no other (dependent prepositions)."""
+    tokens = [t for t in analyze(before) if t.is_word]
+    return bool(tokens) and FIXED_PREPOSITIONS.get(tokens[-1].lemma.lower()) == preposition.lower()
 
 
 def _word_formation(judge: Judge, item: WordFormationItem) -> list[Violation]:
