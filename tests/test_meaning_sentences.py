@@ -128,3 +128,13 @@ def test_rivals_and_answered_sentences() -> None:
     item = WordFormationItem(level=Level.B1, topic="x", instructions="", stem="It was a _____ day. (SUN)",
                              base_word="SUN", answer="sunny")  # fmt: skip
     assert correct_sentence(item) == "It was a sunny day."
+
+
+def test_model_definitions_are_recognised() -> None:
+    from agents.item.meaning.base import defines
+
+    assert defines("A butcher is a person who makes animals for food.")
+    assert defines("A walkabout is someone who has been off their feet.")
+    assert not defines("She has a passion for gardening.") and not defines(
+        "The movement of the animal is a form of locomotion."
+    )

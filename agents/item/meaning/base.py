@@ -57,7 +57,7 @@ def mentions_word(text: str) -> bool:
 
 _DEFINITION = re.compile(
     r"^(a|an|the)\s+[\w-]+\s+(is|are|was)\s+(a|an|the)\b|\b(a|an)\s+(person|people|place|thing|kind|type)\s+"
-    r"(who|that|which|where|of)\b",
+    r"(who|that|which|where|of)\b|\b(is|are|was|were)\s+(someone|somebody|something)\s+(who|that|which)\b",
     re.IGNORECASE,
 )
 
