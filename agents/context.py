@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from agents.item.meaning.base import Thresholds
 from agents.models.base import ChatModel
 from agents.models.fallback import EscalationChain
 from knowledge.aci import AlignmentChecker
@@ -39,6 +40,9 @@ class ItemPolicy(BaseModel):
     reachability_ttl_s: float = Field(default=30.0, ge=0, description="How long a reachability check is trusted.")
     meaning_checks: bool = Field(
         default=True, description="Judge meaning too (key the only answer, true definitions, questions in other words)."
+    )
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="The meaning checks' numbers (fitted by `forge review calibrate`)."
     )
 
 

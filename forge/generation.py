@@ -8,6 +8,7 @@ interrupted (Ctrl-C, kill, power loss) resumes where it stopped: finished items 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -109,6 +110,16 @@ def result_record(result: ItemResult) -> dict[str, Any]:
         "trace_id": result.trace_id,
         "timings": result.timings,
     }
+
+
+def keep_for_review(svc: Services, records: list[dict[str, Any]]) -> None:
+    """Store items so a teacher can review them by run id later; a store that fails costs only that (a warning)."""
+    from forge.reviews.store import ReviewStore
+
+    try:
+        ReviewStore(svc.sessions).keep_generated(records)
+    except ResourceError as exc:
+        logging.getLogger(__name__).warning("The items were not kept for review: %s", exc)
 
 
 def batch_summary(results: list[ItemResult]) -> dict[str, Any]:
@@ -220,7 +231,9 @@ def _run_line(
         if key in finished:
             continue
         result = _run_in_set(svc, item_request, used)
-        _append(out, {"key": key, "line": line.number, **result_record(result)})
+        record = result_record(result)
+        _append(out, {"key": key, "line": line.number, **record})
+        keep_for_review(svc, [record])
         counts["failed" if result.status == "failed" else "generated"] += 1
         if progress:
             progress(result)

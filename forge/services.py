@@ -120,15 +120,20 @@ class Services:
     def agent_context(self) -> AgentContext:
         """Models, knowledge and policy for the agents, as the settings say."""
         from agents.context import AgentContext, ItemPolicy
+        from agents.item.meaning.base import Thresholds
         from agents.models.fallback import EscalationChain
+        from forge.reviews import calibrate
         from knowledge.exemplars import Exemplars
 
         s = self.settings
+        fitted = calibrate.load(self.data_dir)
+        use_fitted_aci = fitted is not None and "aci_threshold" not in s.model_fields_set
         policy = ItemPolicy(
             max_local_attempts=s.max_local_attempts,
             max_escalated_attempts=s.max_escalated_attempts,
             escalate_at=parse_level(s.escalate_at),
-            aci_threshold=s.aci_threshold,
+            aci_threshold=fitted.aci_threshold if fitted and use_fitted_aci else s.aci_threshold,
+            thresholds=fitted.thresholds if fitted else Thresholds(),
         )
         return AgentContext(
             local=self.model(),

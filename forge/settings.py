@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     max_escalated_attempts: int = Field(default=2, ge=0, le=5, description="Escalated attempts before giving up.")
     escalate_at: str = Field(default="C1", description="Target levels at or above this are escalated first (A1..C2).")
     aci_threshold: float = Field(default=0.8, ge=0, le=1, description="Lowest Alignment Consistency Index accepted.")
+    reviewer: str | None = Field(
+        default=None, description="Whose reviews `forge review` and exercise sessions record; empty: the login name."
+    )
     tracing: bool = Field(default=True, description="Record a trace of every run in the data dir.")
     trace_content: bool = Field(
         default=True, description="Keep prompts, outputs and learner text in local traces (export can redact)."

@@ -130,7 +130,9 @@ def test_open_gap_gaps_one_grammar_word(ctx: AgentContext, a2_food: Constraints)
 
 def test_word_formation_gives_the_base_in_capitals(ctx: AgentContext, a2_food: Constraints) -> None:
     sentence = "My sister is a very good dancer now."
-    item = _build(ctx, _with_targets(ctx, a2_food, ["dancer"]), "word_formation", [sentence])
+    build, _ = build_context(ctx, _with_targets(ctx, a2_food, ["dancer"]), [sentence], seed=3)
+    build.human_first = False  # the writer's sentence, not a WordNet example of another word family
+    item = build_item("word_formation", build)
     assert isinstance(item, WordFormationItem)
     assert item.base_word == "DANCE" and item.answer == "dancer"
     assert item.stem.endswith(" (DANCE)") and fill_gap(item.stem, item.answer) == f"{sentence} (DANCE)"

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from agents.exercise_session.commands import Command, check_message, grounded, parse
-from agents.exercise_session.export import answer_line, render_item, worksheet, write_export
+from agents.exercise_session.export import write_export
+from agents.exercise_session.formats.markdown import worksheet
+from agents.exercise_session.formats.sheet import ExportSheet
 from agents.exercise_session.sets import ExerciseSet, SessionItem, SetVersion, Slot, fill, plan, words_of
 from graphs.exercise_session.nodes import reply_text
 from graphs.exercise_session.routing import route
@@ -34,7 +36,9 @@ def _cmd(text: str) -> dict[str, Any]:
         ("switch to B1", {"action": "set_level", "level": Level.B1}),
         ("turn these words into a reading text", {"action": "reading", "types": ["reading"]}),
         ("export", {"action": "export"}),
-        ("export to sets/food.md", {"action": "export", "path": "sets/food.md"}),
+        ("export to sets/food.md", {"action": "export", "path": "sets/food.md", "format": "markdown"}),
+        ("export moodle", {"action": "export", "format": "moodle"}),
+        ("accept 1 and 3", {"action": "accept", "items": [1, 3]}),
         ("remove items 2-4", {"action": "remove", "items": [2, 3, 4]}),
         ("delete the last one", {"action": "remove", "items": [-1]}),
         ("only gap fills", {"action": "only", "types": ["gap_fill"]}),
@@ -115,17 +119,20 @@ def test_undo_and_fill() -> None:
 
 
 def test_export_writes_json_and_a_worksheet_with_answer_key(tmp_path: Path) -> None:
-    current = ExerciseSet(items=[_item(1)])
+    item = _item(1)
+    item.fields.update(type="gap_fill", level="A2", topic="food", pos="noun")  # a whole item: exports read it typed
+    current = ExerciseSet(items=[item])
     record = write_export(current, session_id="abcd1234", version=3, export_dir=tmp_path)
-    text = Path(record.markdown_path).read_text()
-    assert "## 1. Choose." in text and "a) tea" in text and "## Answer key" in text and "1. tea" in text
-    assert Path(record.json_path).name == "abcd1234-v3.json"
+    text = Path(record.markdown_path or "").read_text()
+    assert "## 1. Gap fill" in text and "*Choose.*" in text and "a) tea" in text and "## Answer key" in text
+    assert "1. a) tea" in text
+    assert Path(record.json_path or "").name == "abcd1234-v3.json"
     other = write_export(current, session_id="abcd1234", version=3, export_dir=tmp_path, path="out/set.json")
-    assert other.markdown_path.endswith("out/set.md")
+    assert (other.markdown_path or "").endswith("out/set.md")
     with pytest.raises(UserInputError, match=r"\.json, \.md or \.txt"):
         write_export(current, session_id="abcd1234", version=3, export_dir=tmp_path, path="set.exe")
-    assert render_item(_item(1))[-1].startswith("a) tea") and answer_line(_item(1)) == "tea"
-    assert worksheet(current, title="T", version=1).startswith("# T")
+    sheet = worksheet(ExportSheet.of(current, session_id="T", version=1))
+    assert sheet.startswith("# Exercises (T)") and "version 1" in sheet
 
 
 def test_router_and_reply() -> None:

@@ -25,10 +25,11 @@ from knowledge.errors import UserInputError
 from knowledge.items import EXERCISE_TYPES, ExerciseType
 from knowledge.levels import Level, parse_level
 from knowledge.nlp import is_probably_english
+from knowledge.reviews import reason_in
 
 Action = Literal[
     "add", "replace", "remove", "harder", "easier", "set_level", "topic", "only", "reading", "export", "show",
-    "undo", "help",
+    "undo", "help", "accept", "reject",
 ]
 ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 MAX_MESSAGE_CHARS = 2000
@@ -54,7 +55,10 @@ class Command(BaseModel):
     topic: str | None = None
     types: list[ExerciseType] = Field(default_factory=list)
     path: str | None = Field(default=None, description="Where to export, if given.")
+    format: str | None = Field(default=None, description="The export format named ('moodle', 'pdf' ...), if any.")
     version: int | None = Field(default=None, ge=0, description="A version to go back to or show.")
+    note: str | None = Field(default=None, description="A teacher's words with an accept or reject.")
+    reason: str | None = Field(default=None, description="The rubric reason a rejection names (knowledge.reviews).")
     source: Literal["parser", "model"] = "parser"
 
     def describe(self) -> str:
@@ -111,7 +115,23 @@ _TOPIC_RE = re.compile(
     r"(?!item|number|the level|level|version)([a-z][a-z ,'&/-]*?)\s*(?=\b(?:at|for|in)\s+(?:pre-?a1|[abc][12])\b|"
     r"\binstead\b|[.!?]|$)"
 )
-_PATH_RE = re.compile(r"(?:\bto|\bas|\binto|\bin)\s+(\S+\.(?:json|md|markdown|txt))\b|(\S*/\S+)")
+#: Export formats a teacher may name, and what they may call them ('export moodle', 'as a pdf', 'for anki').
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
+    "moodle": ("moodle", "moodle xml"), "gift": ("gift",), "qti": ("qti", "qti 2.1", "ims qti"),
+    "anki": ("anki", "apkg", "flashcards?"), "pdf": ("pdf",), "docx": ("docx", "word", "word document"),
+    "markdown": ("markdown", "md"), "json": ("json",),
+}
+#: File endings that name a format when a path is given ('export to food.apkg').
+FORMAT_SUFFIXES: dict[str, str] = {
+    ".xml": "moodle", ".gift": "gift", ".zip": "qti", ".apkg": "anki", ".pdf": "pdf", ".docx": "docx",
+    ".md": "markdown", ".markdown": "markdown", ".txt": "markdown", ".json": "json",
+}
+_FORMAT_RE = re.compile(
+    r"\b(" + "|".join(n for names in EXPORT_FORMATS.values() for n in sorted(names, key=len, reverse=True)) + r")\b"
+)
+_PATH_RE = re.compile(
+    r"(?:\bto|\bas|\binto|\bin)\s+(\S+\.(?:json|md|markdown|txt|xml|gift|zip|apkg|pdf|docx))\b|(\S*/\S+)"
+)
 _SPLIT_RE = re.compile(
     r"\s*(?:;|\n|\bthen\b|,\s*and\b|\band then\b|\balso\b|"
     r"\band (?=(?:add|make|replace|remove|delete|drop|switch|change|export|save|show|turn|only|undo|give)\b))\s*"
@@ -131,6 +151,21 @@ _RULES: tuple[tuple[Action, re.Pattern[str]], ...] = (
     ("replace", re.compile(r"\b(replace|redo|regenerate|swap|rewrite|change|new version of|another version of)\b")),
     ("topic", re.compile(r"\b(topic|theme|make (it|them) (about|on)|about .+ instead|switch .*\bto (?![abc][12]\b))")),
     ("set_level", _LEVEL_RE),
+)
+#: The item number a decision about every item of the set stands for ("accept all").
+ALL_ITEMS = 0
+_REJECT_VERBS = ("reject", "rejected", "refuse", "bin", "discard")
+_REVIEW_VERB = r"(?:accept(?:ed)?|approve[d]?|keep|ok|reject(?:ed)?|refuse|bin)"
+_REVIEW_START = re.compile(r"^\s*" + _REVIEW_VERB + r"\b", re.IGNORECASE)
+_REVIEW_ITEMS = r"(?:\d+(?:\s*(?:,|and|&|-|to)\s*\d+)*|all(?: of them)?|everything)"
+_REVIEW_SPLIT = re.compile(
+    r"[,;.]?\s*(?:\band\s+)?(?=\b" + _REVIEW_VERB + r"\b\s+(?:items?\s+|#|no\.?\s*)?(?:\d|all\b|everything\b))",
+    re.IGNORECASE,
+)
+_REVIEW_PART = re.compile(
+    r"^(?P<verb>" + _REVIEW_VERB + r")\s+(?:items?\s+|numbers?\s+|#|no\.?\s*)?(?P<items>" + _REVIEW_ITEMS + r")"
+    r"\s*(?:[:—–-]|\bbecause\b|\bas\b)?\s*(?P<note>.*)$",
+    re.IGNORECASE,
 )
 _ADD_WORDS = r"\b(add|more|another|give me|create|generate|write|need|want|new set|start|some|extra)\b"
 
@@ -156,12 +191,34 @@ def check_message(message: str) -> str:
 
 def parse(message: str) -> Parsed:
     """Understand a message with the deterministic parser alone (no model)."""
+    reviews = review_commands(message)
+    if reviews:
+        return Parsed(commands=reviews)
     clauses = [c for c in _SPLIT_RE.split(normalise(message)) if c and c.strip(" ,")]
     commands = [parse_clause(c.strip(" ,")) for c in clauses]
     if not commands or any(c is None for c in commands):
         unread = next((c for c, cmd in zip(clauses, commands, strict=True) if cmd is None), message)
         return Parsed(problem=f"I did not understand {unread.strip()[:80]!r}.")
     return Parsed(commands=[c for c in commands if c is not None])
+
+
+def review_commands(message: str) -> list[Command]:
+    """A teacher's decisions ("accept 1 and 3, reject 2: the key is wrong"); empty if the message is not one."""
+    text = " ".join(unicodedata.normalize("NFKC", message).replace("’", "'").split())
+    if not _REVIEW_START.match(text):
+        return []
+    commands = []
+    for part in filter(None, (p.strip(" ,;.") for p in _REVIEW_SPLIT.split(text))):
+        match = _REVIEW_PART.match(part)
+        if match is None:
+            return []
+        verb, numbers, note = match["verb"].lower(), match["items"], (match["note"] or "").strip()
+        action: Action = "reject" if verb in _REJECT_VERBS else "accept"
+        reason = reason_in(note) if action == "reject" else None
+        everything = not numbers[:1].isdigit()
+        items = [ALL_ITEMS] if everything else [n for n in item_numbers("items " + numbers.lower()) if n >= 1]
+        commands.append(Command(action=action, items=items, note=note or None, reason=reason))
+    return commands if all(c.items for c in commands) else []
 
 
 def parse_clause(clause: str) -> Command | None:
@@ -188,7 +245,8 @@ def _build(action: Action, clause: str) -> Command | None:
         return Command(action="topic", topic=topic) if topic else None
     version = _version(clause)
     path = _path(clause) if action == "export" else None
-    return Command(action=action, items=items, level=level, types=types, version=version, path=path)
+    fmt = export_format(clause, path) if action == "export" else None
+    return Command(action=action, items=items, level=level, types=types, version=version, path=path, format=fmt)
 
 
 def _asks_for_items(clause: str) -> bool:
@@ -276,6 +334,19 @@ def _path(clause: str) -> str | None:
     """An export path named in a clause ('export to worksheet.md'), if any."""
     match = _PATH_RE.search(clause)
     return (match.group(1) or match.group(2)) if match else None
+
+
+def export_format(clause: str, path: str | None = None) -> str | None:
+    """The export format a clause names ('export moodle', 'save it as a pdf'), else the one its path's ending names."""
+    if path:
+        suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+        if suffix in FORMAT_SUFFIXES:
+            return FORMAT_SUFFIXES[suffix]
+    match = _FORMAT_RE.search(clause.replace(path or "\0", " "))
+    if not match:
+        return None
+    said = match.group(1)
+    return next(name for name, names in EXPORT_FORMATS.items() if any(re.fullmatch(n, said) for n in names))
 
 
 # The model fallback.

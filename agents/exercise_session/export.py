@@ -1,125 +1,128 @@
-"""Exporting an exercise set: a JSON document for programs and a Markdown worksheet with an answer key for people.
+"""Exporting an exercise set: a JSON document and a Markdown worksheet, or one file in a classroom format.
 
-`render_item` and `answer_line` give the plain-text form of one item of any type; the worksheet and the CLI's
-view of a set are both built from them. `write_export` writes both files (to the given path, relative paths
-under the export directory the application passes in) and returns where they went.
+By default a JSON document for programs and a Markdown worksheet for people; with a format, one file in any of
+`agents.exercise_session.formats` (Moodle XML, GIFT, QTI, Anki, PDF, Word, Markdown, JSON).
+
+`write_export` writes the file(s) (to the given path; relative paths go under the export directory the
+application passes in) and returns where they went. Files are written to a temporary file beside the target and
+renamed into place, so a failed export leaves nothing half-written.
 """
 
 from __future__ import annotations
 
-import json
-import string
+import contextlib
+import os
+import tempfile
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from agents.exercise_session.sets import ExerciseSet, SessionItem
+from agents.exercise_session.formats import FORMATS, ExportFormat, get_format
+from agents.exercise_session.formats.sheet import ExportSheet
+from agents.exercise_session.sets import ExerciseSet
 from knowledge.errors import UserInputError
-from knowledge.items import TYPE_DESCRIPTIONS
 
-SUFFIXES = {".json": "json", ".md": "md", ".markdown": "md", ".txt": "md"}
+#: Endings a path of the default export may have: it names one file of the pair, the other goes beside it.
+SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "markdown"}
 
 
 class ExportRecord(BaseModel):
     """Where an export was written."""
 
-    json_path: str
-    markdown_path: str
+    format: str | None = Field(default=None, description="The format asked for; None: the JSON + Markdown pair.")
+    path: str = Field(description="The file written (the Markdown worksheet, for the default pair).")
+    paths: list[str] = Field(description="Every file written.")
+    json_path: str | None = Field(default=None, description="The JSON document, when one was written.")
+    markdown_path: str | None = Field(default=None, description="The Markdown worksheet, when one was written.")
     version: int
     items: int
 
 
-def render_item(item: SessionItem) -> list[str]:
-    """The lines a learner sees for one item (instructions first)."""
-    f = item.fields
-    lines = [str(f.get("instructions", TYPE_DESCRIPTIONS.get(item.type, "")))]
-    if item.type == "matching":
-        lines += [f"{i}. {w}" for i, w in enumerate(f.get("words") or [], 1)]
-        meanings = zip(string.ascii_lowercase, f.get("options") or [], strict=False)
-        lines += [f"   {letter}) {m}" for letter, m in meanings]
-        return lines
-    if item.type == "reading":
-        lines += [f"**{f.get('title', '')}**", "", str(f.get("text", "")), ""]
-        for n, q in enumerate(f.get("questions") or [], 1):
-            lines.append(f"{n}. {q.get('question', '')}  " + _options(q.get("options") or []))
-        return lines
-    stem = str(f.get("stem", ""))
-    if item.type == "word_formation":
-        stem = f"{stem} ({str(f.get('base_word', '')).upper()})"
-    lines.append(stem)
-    if item.type == "gap_fill":
-        lines.append(_options(f.get("options") or []))
-    return lines
-
-
-def answer_line(item: SessionItem) -> str:
-    """The answer key entry of one item."""
-    f = item.fields
-    if item.type == "matching":
-        letters = {m: letter for letter, m in zip(string.ascii_lowercase, f.get("options") or [], strict=False)}
-        answer = f.get("answer") or {}
-        return "; ".join(f"{i}-{letters.get(answer.get(w), '?')}" for i, w in enumerate(f.get("words") or [], 1))
-    if item.type == "reading":
-        return "; ".join(f"{n}. {a}" for n, a in enumerate(f.get("answer") or [], 1))
-    if item.type == "error_correction":
-        return f"{f.get('error', '')} → {f.get('correction', '')} ({f.get('answer', '')})"
-    accepted = [a for a in f.get("accepted_answers") or [] if a != f.get("answer")]
-    return str(f.get("answer", "")) + (f" (also: {', '.join(accepted)})" if accepted else "")
-
-
-def worksheet(current: ExerciseSet, *, title: str, version: int) -> str:
-    """The set as a Markdown worksheet, items numbered, answer key at the end."""
-    lines = [f"# {title}", "", f"Level {current.level} · topic: {current.topic} · version {version}", ""]
-    for n, item in enumerate(current.items, 1):
-        first, *rest = render_item(item)
-        lines += [f"## {n}. {first}", "", *rest, ""]
-    lines += ["---", "", "## Answer key", ""]
-    lines += [f"{n}. {answer_line(item)}" for n, item in enumerate(current.items, 1)]
-    return "\n".join(lines) + "\n"
-
-
-def document(current: ExerciseSet, *, session_id: str, version: int) -> dict[str, Any]:
-    """The set as one JSON document."""
-    return {
-        "session": session_id,
-        "version": version,
-        "level": current.level.value,
-        "topic": current.topic,
-        "items": [item.model_dump(mode="json") for item in current.items],
-    }
-
-
 def write_export(
-    current: ExerciseSet, *, session_id: str, version: int, export_dir: Path, path: str | None = None
-) -> ExportRecord:
-    """Write the JSON document and the worksheet; a given path names one of them, the other goes beside it."""
-    json_path, md_path = _targets(export_dir, session_id, version, path)
-    try:
-        md_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(document(current, session_id=session_id, version=version), indent=2,
-                                        ensure_ascii=False) + "\n", encoding="utf-8")
-        md_path.write_text(worksheet(current, title=f"Exercises ({session_id})", version=version), encoding="utf-8")
-    except OSError as exc:
-        where = md_path.parent
-        raise UserInputError(f"Cannot write the export to {where} ({exc.strerror}); give a writable path.") from exc
-    return ExportRecord(json_path=str(json_path), markdown_path=str(md_path), version=version, items=len(current.items))
+    current: ExerciseSet, *, session_id: str, version: int, export_dir: Path, path: str | None = None,
+    fmt: str | None = None,
+) -> ExportRecord:  # fmt: skip
+    """Write the set in one format (`fmt`), or as the JSON document and Markdown worksheet when no format is given.
+
+    A given path must end as the format's files do, or have no ending (it is then added). UserInputError, with
+    nothing written, for an unknown format, a path of another format, or a place that cannot be written.
+    """
+    sheet = ExportSheet.of(current, session_id=session_id, version=version)
+    if fmt is None:
+        targets = _pair_targets(export_dir, session_id, version, path)
+    else:
+        spec = get_format(fmt)
+        targets = {spec.name: _target(export_dir, session_id, version, path, spec)}
+    _write_all({target: FORMATS[name].render(sheet) for name, target in targets.items()})
+    written = {name: str(target) for name, target in targets.items()}
+    chosen = None if fmt is None else next(iter(written))
+    return ExportRecord(format=chosen, path=written[chosen or "markdown"], paths=list(written.values()),
+                        json_path=written.get("json"), markdown_path=written.get("markdown"), version=version,
+                        items=len(current.items))
 
 
-def _targets(export_dir: Path, session_id: str, version: int, path: str | None) -> tuple[Path, Path]:
-    """The two file paths of an export."""
+def _resolve(export_dir: Path, path: str) -> Path:
+    """A user's path: absolute as given, relative under the export directory."""
+    target = Path(path).expanduser()
+    return target if target.is_absolute() else export_dir / target
+
+
+def _target(export_dir: Path, session_id: str, version: int, path: str | None, spec: ExportFormat) -> Path:
+    """The file one format is written to: the given path (its ending added if it has none) or the default name."""
+    if not path:
+        return export_dir / f"{session_id}-v{version}{spec.suffix}"
+    target = _resolve(export_dir, path)
+    if not target.suffix:
+        return target.with_name(target.name + spec.suffix)
+    if target.suffix.lower() not in spec.suffixes:
+        endings = " or ".join(spec.suffixes)
+        raise UserInputError(
+            f"Cannot export {spec.name} to {path!r}; a {spec.name} file ends in {endings} (or give no ending)."
+        )
+    return target
+
+
+def _pair_targets(export_dir: Path, session_id: str, version: int, path: str | None) -> dict[str, Path]:
+    """The JSON and Markdown files of the default export."""
     if not path:
         base = export_dir / f"{session_id}-v{version}"
-        return base.with_suffix(".json"), base.with_suffix(".md")
-    target = Path(path).expanduser()
-    target = target if target.is_absolute() else export_dir / target
+        return {"json": base.with_suffix(".json"), "markdown": base.with_suffix(".md")}
+    target = _resolve(export_dir, path)
     kind = SUFFIXES.get(target.suffix.lower())
     if kind is None:
-        raise UserInputError(f"Cannot export to {path!r}; give a file name ending in .json, .md or .txt.")
+        raise UserInputError(
+            f"Cannot export to {path!r}; give a file name ending in .json, .md or .txt, or name a format "
+            f"({', '.join(FORMATS)})."
+        )
     other = target.with_suffix(".md" if kind == "json" else ".json")
-    return (target, other) if kind == "json" else (other, target)
+    return {kind: target, "markdown" if kind == "json" else "json": other}
 
 
-def _options(options: list[str]) -> str:
-    """Options as 'a) x   b) y ...'."""
-    return "   ".join(f"{letter}) {o}" for letter, o in zip(string.ascii_lowercase, options, strict=False))
+def _write_all(files: dict[Path, bytes]) -> None:
+    """Write every file through a temporary file beside it, renaming only once all were written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files.items():
+            staged.append((_staged(target, data), target))
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    except OSError as exc:
+        for temporary, _ in staged:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        where = next(iter(files)).parent
+        raise UserInputError(f"Cannot write the export to {where} ({exc.strerror}); give a writable path.") from exc
+
+
+def _staged(target: Path, data: bytes) -> Path:
+    """The data in a new temporary file in the target's directory (created if needed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        os.fchmod(handle, 0o644)  # mkstemp's 0600 would keep the export from the colleagues it is for
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+    except OSError:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agents.exercise_session.commands import DEFAULT_MORE, DEFAULT_NEW_SET, MAX_ITEMS, Command, help_text
+from agents.exercise_session.commands import ALL_ITEMS, DEFAULT_MORE, DEFAULT_NEW_SET, MAX_ITEMS, Command, help_text
 from knowledge.items import ExerciseType, Item, parse_item
 from knowledge.levels import Level
+from knowledge.reviews import ItemDecision
 
 DEFAULT_LEVEL = Level.A2
 DEFAULT_TOPIC = "daily life"
@@ -99,7 +100,9 @@ class Step(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Replies that change nothing (help, show).")
     export: bool = False
     export_path: str | None = None
+    export_format: str | None = Field(default=None, description="The format to export in; None: JSON + Markdown.")
     show_version: int | None = None
+    decisions: list[ItemDecision] = Field(default_factory=list, description="Teacher's accept/reject, to be stored.")
 
 
 def current_set(versions: list[SetVersion]) -> ExerciseSet:
@@ -119,10 +122,29 @@ def plan(current: ExerciseSet, command: Command, versions: list[SetVersion]) -> 
     if command.action == "undo":
         return _plan_undo(current, command, versions)
     if command.action == "export":
-        return Step(set=current, export=True, export_path=command.path)
+        return Step(set=current, export=True, export_path=command.path, export_format=command.format)
+    if command.action in ("accept", "reject"):
+        return _plan_decision(current, command)
     if command.action == "show":
         return Step(set=current, show_version=command.version)
     return Step(set=current, notes=[help_text()])
+
+
+def _plan_decision(current: ExerciseSet, command: Command) -> Step:
+    """A teacher's accept or reject of items of the current set: nothing in the set changes, the decisions are kept."""
+    held = len(current.items)
+    numbers = list(range(1, held + 1)) if ALL_ITEMS in command.items else command.items
+    wrong = [n for n in numbers if not 1 <= n <= held]
+    problems = [f"There is no item {n}; the set holds {held} items." for n in wrong]
+    decision: Literal["accept", "reject"] = "accept" if command.action == "accept" else "reject"
+    decisions = [
+        ItemDecision(number=n, decision=decision, reason=command.reason, note=command.note or "")
+        for n in numbers if n not in wrong
+    ]
+    verb = "Accepted" if decision == "accept" else "Rejected"
+    why = f" ({command.reason})" if command.reason else ""
+    notes = [f"{verb} item{'s' if len(decisions) > 1 else ''} {', '.join(str(d.number) for d in decisions)}{why}."]
+    return Step(set=current, decisions=decisions, problems=problems, notes=notes if decisions else [])
 
 
 def _plan_add(current: ExerciseSet, command: Command) -> Step:

@@ -93,7 +93,8 @@ def judge_for(ctx: AgentContext, level: Level) -> Judge | None:
         return None
     from knowledge.embeddings import embed
 
-    return Judge(lexicon=ctx.checker.lexicon, level=level, scorer=ctx.local, embed=embed)
+    return Judge(lexicon=ctx.checker.lexicon, level=level, scorer=ctx.local, embed=embed,
+                 thresholds=ctx.policy.thresholds)
 
 
 def feedback_words(verdict: Verdict) -> list[str]:

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "validate_cmd"),
     "correct": ("correct", "correct_cmd"),
     "exercises": ("exercises", "exercises"),
+    "export": ("export", "export_cmd"),
     "tutor": ("tutor", "tutor"),
     "config": ("config_cmd", "app"),
     "kg": ("kg", "app"),
@@ -43,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("index", "app"),
     "bench": ("bench", "app"),
     "sessions": ("sessions", "app"),
+    "review": ("review", "app"),
 }
 
 

@@ -238,17 +238,23 @@ def _print_startup(startup: dict[str, Any], cold: dict[str, Any]) -> None:
 @app.command("review")
 def review_cmd(
     cli: typer.Context,
-    labels: Annotated[Path, typer.Option("--labels", help="Reviewed items (JSON Lines: item, reviews with verdicts).")],
+    labels: Annotated[Path | None, typer.Option("--labels", help="Reviewed items (JSON Lines: item, reviews).")]
+    = None,
+    stored: Annotated[bool | None, typer.Option("--stored/--no-stored", help="Also the reviews `forge review` "
+                                                "stored (the default when no --labels is given).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Precision and recall of the accept decision against teachers' reviews, per type and level."""
     from forge.bench import review as review_bench
+    from forge.reviews.labels import teacher_labels
+    from forge.reviews.store import ReviewStore
 
-    count = len(review_bench.read_labels(labels))
-    ctx = services(cli).agent_context
+    svc = services(cli)
+    found, source = teacher_labels(ReviewStore(svc.sessions), labels, stored)
+    ctx = svc.agent_context
     with Progress(*_COLUMNS, console=err_console, transient=True, disable=as_json) as progress:
-        task = progress.add_task("Judging reviewed items", total=count)
-        report = review_bench.run(ctx, labels, progress=lambda n: progress.advance(task, n))
+        task = progress.add_task("Judging reviewed items", total=len(found))
+        report = review_bench.run(ctx, found, source, progress=lambda n: progress.advance(task, n))
     if as_json:
         print_json(report)
         return

@@ -117,12 +117,13 @@ def _numbered(number: int, item: dict[str, Any]) -> dict[str, Any]:
 
 def _table(current: ExerciseSet, title: str) -> Table:
     """The set as a table: number, type, level, what the learner sees, and the answer."""
-    from agents.exercise_session.export import answer_line, render_item
+    from knowledge.render import key_line, learner_lines
 
     table = Table(title=f"{title} · {current.level} · {current.topic}", show_lines=True, title_justify="left")
     for column in ("#", "type", "level", "exercise", "answer"):
         table.add_column(column, overflow="fold")
     for n, item in enumerate(current.items, 1):
         flag = " ⚑" if item.status == "flagged" else ""
-        table.add_row(str(n), item.type + flag, item.level.value, "\n".join(render_item(item)), answer_line(item))
+        shown = item.item
+        table.add_row(str(n), item.type + flag, item.level.value, "\n".join(learner_lines(shown)), key_line(shown))
     return table

@@ -32,7 +32,8 @@ def generate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Generate exercises through the item graph: every item validated, aligned to its level, and traced."""
-    from forge.generation import batch_summary
+    from forge.generation import batch_summary, keep_for_review, result_record
+
     svc = services(cli)
     if batch is not None:
         _batch(svc, batch, out, as_json)
@@ -40,6 +41,7 @@ def generate_cmd(
     request = _single_request(level, topic, kind, count, seed)
     build_with_progress(svc, quiet=as_json)
     results = _run_with_progress(svc, request, show=count > 1)
+    keep_for_review(svc, [result_record(r) for r in results])
     if as_json:
         print_json(batch_summary(results))
     else:
@@ -91,7 +93,8 @@ def _print_blocks(results: list[ItemResult]) -> None:
     """Each item as a block a teacher reads on an 80-column terminal; failures with their reasons."""
     for number, result in enumerate(results, 1):
         console.print(_block(number, result))
-    console.print("[dim]Each item has a trace: forge trace show <run id> (forge trace list shows them).[/dim]")
+    console.print("[dim]Each item has a trace: forge trace show <run id> (forge trace list shows them).\n"
+                  "Review one: forge review <run id> --accept | --reject --reason R | --edit FILE[/dim]")
 
 
 def _block(number: int, result: ItemResult) -> Any:

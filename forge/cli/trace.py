@@ -17,7 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from agents import telemetry
-from forge.cli.common import console, err_console, print_json, state
+from forge.cli.common import console, err_console, print_json, services, state
 from knowledge.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -158,8 +158,9 @@ def show(
     """Show one run as a tree: every node, model and tool call with timing, tokens, decisions and verdicts."""
     with _store(cli) as store:
         view = store.tree(trace_id)
+    reviews = _reviews(cli, view.run.trace_id) if view.run else []
     if as_json:
-        print_json(view)
+        print_json({**view.model_dump(mode="json"), "reviews": reviews})
         return
     title = Text(view.run.trace_id if view.run else trace_id, style="bold")
     if view.run is not None:
@@ -167,7 +168,30 @@ def show(
     tree = Tree(title)
     for root in view.roots:
         _add_node(tree, root, content)
+    if reviews:
+        _add_reviews(tree, reviews)
     console.print(tree)
+
+
+def _reviews(cli: typer.Context, trace_id: str) -> list[Any]:
+    """Teachers' reviews of the items this trace made (none when the session database cannot be read)."""
+    from forge.reviews.store import ReviewStore
+    from knowledge.errors import ResourceError
+
+    try:
+        return ReviewStore(services(cli).sessions).for_trace(trace_id)
+    except ResourceError:
+        return []
+
+
+def _add_reviews(tree: Tree, reviews: list[Any]) -> None:
+    """A branch listing each review of the trace's items: decision, reason, reviewer, review id."""
+    branch = tree.add(Text(f"teacher reviews ({len(reviews)})", style="bold"))
+    for r in reviews:
+        what = f"item {r.number}" if r.number else "the item"
+        why = f" ({r.reason})" if r.reason else ""
+        branch.add(Text(f"{r.decision}{why} of {what} by {r.reviewer}, {r.time:%Y-%m-%d %H:%M} · "
+                        f"forge review show {r.id[:8]}", style="green" if r.decision != "reject" else "red"))
 
 
 def _run_line(run: RunSummary) -> str:

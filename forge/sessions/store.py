@@ -45,6 +45,18 @@ REGISTRY_SQL = (
     """CREATE TABLE IF NOT EXISTS forge_session_locks (
         session_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, token TEXT NOT NULL,
         heartbeat DOUBLE PRECISION NOT NULL)""",
+    # Teachers' reviews (forge/reviews): one row per decision, never updated; `body` is the Review as JSON.
+    """CREATE TABLE IF NOT EXISTS forge_reviews (
+        id TEXT PRIMARY KEY, item_id TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT, reviewer TEXT NOT NULL,
+        time TEXT NOT NULL, source TEXT NOT NULL, session_id TEXT, set_version INTEGER, run_id TEXT, trace_id TEXT,
+        type TEXT NOT NULL, level TEXT NOT NULL, body TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS forge_reviews_item ON forge_reviews (item_id)",
+    "CREATE INDEX IF NOT EXISTS forge_reviews_session ON forge_reviews (session_id)",
+    "CREATE INDEX IF NOT EXISTS forge_reviews_trace ON forge_reviews (trace_id)",
+    # Items `forge generate` made, so they can be reviewed by run id later; `record` is the item as --json prints it.
+    """CREATE TABLE IF NOT EXISTS forge_generated (
+        run_id TEXT PRIMARY KEY, trace_id TEXT, time TEXT NOT NULL, type TEXT NOT NULL, level TEXT NOT NULL,
+        topic TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL)""",
 )
 _COLUMNS = "id, kind, title, level, created, updated, turns"
 
@@ -114,6 +126,16 @@ class SessionStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    # plain SQL for the other tables of the same database (reviews, generated items)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one query ('?' placeholders, any backend) and return its rows."""
+        return self._rows(sql, params)
+
+    def execute(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """Run statements ('?' placeholders, any backend) in one transaction: all of them or none."""
+        self._write(statements)
 
     # checkpoints
 

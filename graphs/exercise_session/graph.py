@@ -43,7 +43,7 @@ def turn_result(values: dict[str, Any], session_id: str, trace_id: str | None) -
         session=session_id, version=number, shown_version=shown, level=listed.level.value, topic=listed.topic,
         items=listed.items, changes=step.changes, problems=step.problems, notes=step.notes,
         reply=reply_text(parsed, step, number, shown=shown), understood=bool(parsed.commands),
-        commands=parsed.commands, export=values.get("export"), trace_id=trace_id,
+        commands=parsed.commands, export=values.get("export"), decisions=step.decisions, trace_id=trace_id,
     )
 
 

@@ -49,7 +49,7 @@ class ExerciseNodes:
         session_id = _thread(config)
         versions = state.get("versions", [])
         total = Step(set=current_set(versions))
-        export_wanted: tuple[bool, str | None] = (False, None)
+        export_wish: Step | None = None  # the last command's step that asked for an export
         for number, command in enumerate(state["parsed"].commands):
             step = plan(total.set, command, versions)
             for index, slot in enumerate(step.slots):
@@ -58,8 +58,8 @@ class ExerciseNodes:
                 fill(step, slot, item, why)
             total = _merge(total, step)
             if step.export:
-                export_wanted = (True, step.export_path)
-        return {"step": total, "export": self._export(state, total, session_id, *export_wanted)}
+                export_wish = step
+        return {"step": total, "export": self._export(state, total, session_id, export_wish)}
 
     def commit(self, state: ExerciseSessionState) -> dict[str, Any]:
         """Append the new version (if the set changed) and the turn's two turns, in one update."""
@@ -79,6 +79,7 @@ class ExerciseNodes:
             "commands": [c.model_dump(mode="json") for c in parsed.commands],
             "changes": [c.model_dump(mode="json") for c in step.changes],
             "problems": step.problems,
+            "decisions": [d.model_dump(mode="json") for d in step.decisions],
             "export": export.model_dump(mode="json") if (export := state.get("export")) else None,
             "trace_id": telemetry.current_trace_id(),
         }
@@ -110,20 +111,20 @@ class ExerciseNodes:
         return None, why
 
     def _export(
-        self, state: ExerciseSessionState, step: Step, session_id: str, wanted: bool, path: str | None
+        self, state: ExerciseSessionState, step: Step, session_id: str, wish: Step | None
     ) -> ExportRecord | None:
-        """Write the export the turn asked for, of the version the turn ends with."""
-        if not wanted:
+        """Write the export the turn asked for (its path and format), of the version the turn ends with."""
+        if wish is None:
             return None
         versions = state.get("versions", [])
         number = len(versions) + (1 if _changed(current_set(versions), step.set) else 0)
         try:
             record = write_export(step.set, session_id=session_id, version=number, export_dir=self.export_dir,
-                                  path=path)
+                                  path=wish.export_path, fmt=wish.export_format)
         except UserInputError as exc:
             step.problems.append(str(exc))
             return None
-        step.changes.append(Change(kind="exported", text=f"exported version {number} to {record.markdown_path}"))
+        step.changes.append(Change(kind="exported", text=f"exported version {number} to {record.path}"))
         return record
 
 
@@ -145,6 +146,7 @@ def _merge(total: Step, step: Step) -> Step:
         problems=[*total.problems, *step.problems],
         notes=[*total.notes, *step.notes],
         show_version=step.show_version if step.show_version is not None else total.show_version,
+        decisions=[*total.decisions, *step.decisions],
     )
 
 

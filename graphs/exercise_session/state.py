@@ -13,6 +13,7 @@ from agents.exercise_session.commands import Command, Parsed
 from agents.exercise_session.export import ExportRecord
 from agents.exercise_session.sets import Change, SessionItem, SetVersion, Step
 from graphs.turns import Turns
+from knowledge.reviews import ItemDecision
 
 Route = Literal["apply", "commit"]
 
@@ -63,5 +64,6 @@ class ExerciseTurnResult(BaseModel):
     understood: bool
     commands: list[Command]
     export: ExportRecord | None = None
+    decisions: list[ItemDecision] = Field(default_factory=list, description="The teacher's accepts and rejects.")
     trace_id: str | None = None
 

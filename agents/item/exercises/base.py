@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ from knowledge.violations import Violation
 MIN_WORDS, MAX_WORDS = 5, 20
 #: Extra candidates generated per round, and rounds per target word.
 CANDIDATES, ROUNDS = 4, 2
+#: Target words searched for a human (WordNet) example sentence, and words the writer then writes for.
+HUMAN_TARGETS, WRITTEN_TARGETS = 12, 3
 _PROPER = frozenset({"PROPN", "NNP", "NNPS"})
 
 
@@ -131,7 +134,33 @@ def judge_sentence(
     return Picked(text, tokens, hits[0], choice, model=""), ""
 
 
+def sentences_for(
+    build: BuildContext, choices: list[WordChoice], *, gap_target: bool = True, written: int = WRITTEN_TARGETS
+) -> Iterator[tuple[WordChoice, Picked]]:
+    """Sentences for target words, people's first, for a builder to take the first that suits it.
+
+    First a WordNet example for any of the first HUMAN_TARGETS words, then the writer's sentences for the first
+    `written` words. Teachers rejected most one-sentence items whose sentence the small model wrote (they mean
+    little) and few made from WordNet's examples, so a less central topic word with a human sentence beats a
+    written one.
+    """
+    if build.human_first:
+        for choice in choices[:HUMAN_TARGETS]:
+            human = _human_pick(build, choice, gap_target=gap_target)
+            if human is not None:
+                yield choice, human
+    for choice in choices[:written]:
+        picked = _written_pick(build, choice, gap_target=gap_target)
+        if picked is not None:
+            yield choice, picked
+
+
 def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool = True) -> Picked | None:
+    """One sentence for one word: a WordNet example if one passes, else the writer's most fluent that passes."""
+    return next((p for _, p in sentences_for(build, [choice], gap_target=gap_target, written=1)), None)
+
+
+def _written_pick(build: BuildContext, choice: WordChoice, *, gap_target: bool) -> Picked | None:
     """Ask the writer for sentences with the word until one passes `judge_sentence` and reads naturally.
 
     Candidates are overgenerated and reranked by the local model's fluency (mean log-probability per word, the
@@ -144,9 +173,6 @@ def pick_sentence(build: BuildContext, choice: WordChoice, *, gap_target: bool =
         topic=build.constraints.topic,
         avoid=build.constraints.avoid_words,
     )
-    human = _human_pick(build, choice, gap_target=gap_target) if build.human_first else None
-    if human is not None:
-        return human
     for round_no in range(ROUNDS):
         seed = build.seed * 101 + round_no * CANDIDATES
         passed = []

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
+from agents.item.meaning.sentences import second_fix
 from knowledge.items import ErrorCorrectionItem
 from knowledge.levels import Level
 from knowledge.nlp import Token, inflect
@@ -125,18 +126,20 @@ def _clearly_wrong(build: BuildContext, sentence: str, token: Token, wrong: str)
 
 def build(build: BuildContext) -> ErrorCorrectionItem:
     """Find a sentence where a level-typical mistake can be planted and is clearly wrong."""
-    for choice in build.constraints.targets()[:3]:
-        picked = pick_sentence(build, choice, gap_target=False)
-        if picked is None:
-            continue
+    for _, picked in sentences_for(build, build.constraints.targets()[:HUMAN_TARGETS], gap_target=False):
         for token, wrong, kind in _plants(build, picked.tokens):
+            stem = replace_span(picked.sentence, token.start, token.end, wrong)
+            other = second_fix(stem, picked.sentence, kind)
+            if other:
+                build.note("rejected", {"sentence": stem, "reason": other})
+                continue
             if not _clearly_wrong(build, picked.sentence, token, wrong):
                 continue
             return ErrorCorrectionItem(
                 level=build.level,
                 topic=build.constraints.topic,
                 instructions=INSTRUCTIONS,
-                stem=replace_span(picked.sentence, token.start, token.end, wrong),
+                stem=stem,
                 error=wrong,
                 correction=token.text,
                 error_type=kind,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
 from agents.item.exercises.options import choose_distractors
 from knowledge.items import GAP, GapFillItem
 
@@ -13,12 +13,11 @@ INSTRUCTIONS = "Choose the word that best completes the sentence."
 
 def build(build: BuildContext) -> GapFillItem:
     """Try target words in order until one gives a good sentence and three distractors that do not fit."""
-    targets = build.constraints.targets(("noun", "verb", "adjective", "adverb"))[:TARGETS_PER_ATTEMPT]
+    targets = build.constraints.targets(("noun", "verb", "adjective", "adverb"))[:HUMAN_TARGETS]
     if not targets:
         raise failure("no target words for this level and topic", topic=build.constraints.topic)
-    for choice in targets:
-        picked = pick_sentence(build, choice)
-        if picked is None or picked.target is None:
+    for choice, picked in sentences_for(build, targets, written=TARGETS_PER_ATTEMPT):
+        if picked.target is None:
             continue
         target = picked.target
         options = choose_distractors(build, picked.sentence, target, choice)
@@ -45,4 +44,4 @@ def build(build: BuildContext) -> GapFillItem:
             target_word=choice.word,
             pos=choice.pos,
         )
-    raise failure("no sentence with three clearly wrong distractors", targets=[t.word for t in targets])
+    raise failure("no sentence with three clearly wrong distractors", targets=[t.word for t in targets[:5]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
 from agents.item.meaning.sentences import FREE_PREPOSITION_MARGIN, FUNCTION_WORDS, MARGIN, takes_only
 from knowledge.items import GAP, OpenGapItem
 from knowledge.levels import Level
@@ -98,10 +98,7 @@ def _like(word: str, model: str) -> str:
 
 def build(build: BuildContext) -> OpenGapItem:
     """Find a sentence with a grammar word whose gap has one clear answer (or one accepted alternative)."""
-    for choice in build.constraints.targets()[:3]:
-        picked = pick_sentence(build, choice, gap_target=False)
-        if picked is None:
-            continue
+    for _, picked in sentences_for(build, build.constraints.targets()[:HUMAN_TARGETS], gap_target=False):
         for token, cls in _candidates(build, picked.tokens):
             ok, close, scores = _judge(build, picked.sentence, token, cls)
             build.note("gap_scores", {"sentence": picked.sentence, "word": token.text, "scores": scores, "ok": ok})

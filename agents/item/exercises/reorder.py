@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.item.exercises.base import BuildContext, failure, pick_sentence
+from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, sentences_for
 from knowledge.items import ReorderItem
 from knowledge.nlp import Token
 
@@ -37,10 +37,7 @@ def _display(chunks: list[str], tokens: list[Token]) -> list[str]:
 
 def build(build: BuildContext) -> ReorderItem:
     """Find a sentence of 5-11 chunks and shuffle its chunks so that no chunk stays in place at the start."""
-    for choice in build.constraints.targets()[:3]:
-        picked = pick_sentence(build, choice, gap_target=False)
-        if picked is None:
-            continue
+    for _, picked in sentences_for(build, build.constraints.targets()[:HUMAN_TARGETS], gap_target=False):
         chunks = chunks_of(picked.sentence, picked.tokens)
         if not MIN_CHUNKS <= len(chunks) <= MAX_CHUNKS:
             build.note("rejected", {"sentence": picked.sentence, "reason": f"{len(chunks)} chunks"})

@@ -7,7 +7,7 @@ is always a real member of the base word's family at or below the level.
 from __future__ import annotations
 
 from agents.item.constraints import WordChoice
-from agents.item.exercises.base import BuildContext, failure, pick_sentence, replace_span
+from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
 from knowledge.items import GAP, WordFormationItem
 from knowledge.morphology import Derivation, derivations_at
 
@@ -32,19 +32,19 @@ def _ranked(build: BuildContext) -> list[Derivation]:
 
 def build(build: BuildContext) -> WordFormationItem:
     """Try word-family pairs until one gives a good sentence using the derived word."""
-    pairs = _ranked(build)[:PAIRS_PER_ATTEMPT]
+    pairs = _ranked(build)[:HUMAN_TARGETS]
     if not pairs:
         raise failure("no word-family pairs at this level", level=build.level.value)
-    for pair in pairs:
-        choice = WordChoice(
-            word=pair.derived,
-            pos=pair.derived_pos,
-            level=pair.derived_level,
-            node=f"word:{pair.derived.lower()}|{pair.derived_pos}",
-        )
-        picked = pick_sentence(build, choice)
-        if picked is None or picked.target is None:
+    choices = [
+        WordChoice(word=p.derived, pos=p.derived_pos, level=p.derived_level,
+                   node=f"word:{p.derived.lower()}|{p.derived_pos}")
+        for p in pairs
+    ]
+    by_word = {c.node: p for c, p in zip(choices, pairs, strict=True)}
+    for choice, picked in sentences_for(build, choices, written=PAIRS_PER_ATTEMPT):
+        if picked.target is None:
             continue
+        pair = by_word[choice.node]
         build.note("derivation", {"base": pair.base, "derived": pair.derived, "rule": pair.rule})
         target = picked.target
         stem = replace_span(picked.sentence, target.start, target.end, GAP)
@@ -56,4 +56,4 @@ def build(build: BuildContext) -> WordFormationItem:
             base_word=pair.base.upper(),
             answer=target.text,
         )
-    raise failure("no sentence for any word-family pair", pairs=[p.derived for p in pairs])
+    raise failure("no sentence for any word-family pair", pairs=[p.derived for p in pairs[:5]])

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from agents.models.base import ChatModel
 from agents.models.errors import ModelError
@@ -105,6 +106,25 @@ def timed_score(owner: _Scoring, prefix: str, continuations: list[str]) -> list[
         owner.model_s += time.perf_counter() - start
 
 
+class Thresholds(BaseModel):
+    """The accept decision's numbers: measured defaults (see each check), fitted to reviews by `forge review calibrate`.
+
+    Margins are in nats of the local model's log-probability, or in MiniLM cosine.
+    """
+
+    fluency_floor: float = Field(default=FLUENCY_FLOOR, le=0, description="Lowest mean log-probability per word.")
+    gap_margin: float = Field(default=2.0, ge=0, description="Nats by which a gap's key beats every rival.")
+    free_preposition_margin: float = Field(default=6.0, ge=0, description="The same for a free preposition gap.")
+    same_pos_margin: float = Field(default=5.0, ge=0, description="Nats a derived word beats a same-POS base word.")
+    reorder_margin: float = Field(default=5.0, ge=0, description="Nats the key order beats every other order.")
+    matching_margin: float = Field(default=0.03, ge=0, description="Cosine by which a meaning fits its own word best.")
+    main_idea_margin: float = Field(default=0.03, ge=0, description="Cosine by which a main-idea key is closest.")
+
+
+#: The measured defaults (each check's module explains its numbers).
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 @dataclass
 class Judge:
     """The knowledge a meaning check uses, and the seconds it spent in models."""
@@ -114,6 +134,7 @@ class Judge:
     scorer: ChatModel | None = None
     embed: Embed | None = None
     model_s: float = 0.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     def score(self, prefix: str, continuations: list[str]) -> list[float] | None:
         """Log-probabilities of continuations after a prefix, or None when no scorer is available or it fails."""

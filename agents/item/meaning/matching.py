@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.item.meaning.base import Judge, problem
+from agents.item.meaning.base import DEFAULT_THRESHOLDS, Judge, problem
 from knowledge.items import Item, MatchingItem
 from knowledge.levels import Level
 from knowledge.nlp import Token, analyze
@@ -37,7 +37,7 @@ from knowledge.wordnet import Synset, plain_gloss
 #: A meaning must be at least this close (cosine) to one of its word's glosses or synonyms.
 MIN_FIT = 0.55
 #: ... and closer to its own word than to any other word of the item by this much.
-MARGIN = 0.03
+MARGIN = DEFAULT_THRESHOLDS.matching_margin
 #: A meaning this close to another word's gloss fits that word too, however well it fits its own
 #: ('someone who works with their hands' for labourer beside workman, 0.81).
 MAX_OTHER = 0.75
@@ -157,7 +157,7 @@ def _meaning_problems(judge: Judge, item: MatchingItem) -> list[Violation]:
             problems.append(
                 problem("meaning", f"'{fit.word}' is not a kind of '{head}' in WordNet", head=head, **evidence)
             )
-        elif fit.own - fit.other < MARGIN or fit.other >= MAX_OTHER:
+        elif fit.own - fit.other < judge.thresholds.matching_margin or fit.other >= MAX_OTHER:
             problems.append(
                 problem(
                     "ambiguous_key",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agents.item.meaning.base import Judge, problem
+from agents.item.meaning.base import DEFAULT_THRESHOLDS, Judge, problem
 from knowledge.items import GAP, Item, Question, ReadingItem
 from knowledge.nlp import analyze, sentences
 from knowledge.violations import Violation
@@ -27,7 +27,7 @@ COPY_RUN = 6
 #: At most this many words changed (on each side) make a statement "a text sentence with a word swapped".
 SWAP_WORDS = 2
 #: The main-idea key must be this much more similar to the text than every other option.
-MAIN_IDEA_MARGIN = 0.03
+MAIN_IDEA_MARGIN = DEFAULT_THRESHOLDS.main_idea_margin
 #: A key in other words than the text must be at least this similar to a sentence of it.
 PARAPHRASE_MIN = 0.5
 _CONTENT_UPOS = frozenset({"NOUN", "VERB", "ADJ", "ADV", "PROPN", "NUM"})
@@ -187,7 +187,7 @@ def _closest(judge: Judge, question: Question, text: str) -> bool:
         best[option] = max(s or 0.0 for s in scores)
     rivals = [v for o, v in best.items() if o != question.answer]
     return best[question.answer] >= PARAPHRASE_MIN and all(
-        best[question.answer] - v >= MAIN_IDEA_MARGIN for v in rivals
+        best[question.answer] - v >= judge.thresholds.main_idea_margin for v in rivals
     )
 
 
@@ -198,7 +198,7 @@ def _main_idea(judge: Judge, number: int, question: Question, text: str) -> list
         return []
     key = scores[question.answer] or 0.0
     rivals = {o: round(s or 0.0, 3) for o, s in scores.items() if o != question.answer}
-    close = {o: s for o, s in rivals.items() if s >= key - MAIN_IDEA_MARGIN}
+    close = {o: s for o, s in rivals.items() if s >= key - judge.thresholds.main_idea_margin}
     if close:
         message = f"question {number}: {', '.join(repr(o) for o in close)} describes the text as well as the key"
         return [problem("ambiguous_key", message, question=question.question, key=round(key, 3), rivals=close)]

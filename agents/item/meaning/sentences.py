@@ -17,7 +17,7 @@ Every item also gets its topic similarity (MiniLM) as evidence; below `TOPIC_FLO
 
 from __future__ import annotations
 
-from agents.item.meaning.base import FLUENCY_FLOOR, Judge, fluency, kindred, mentions_word, problem
+from agents.item.meaning.base import DEFAULT_THRESHOLDS, Judge, fluency, kindred, mentions_word, problem
 from knowledge.items import (
     GAP,
     ErrorCorrectionItem,
@@ -33,16 +33,16 @@ from knowledge.violations import Violation
 
 #: Nats by which the key must beat every other candidate for it to be the only answer (calibrated on the
 #: reviewed items: distractors the reviewers called "also plausible" came within 2 nats of the key).
-MARGIN = 2.0
+MARGIN = DEFAULT_THRESHOLDS.gap_margin
 #: Nats by which a corrected sentence must beat the sentence with the planted error. Zero: the small model
 #: prefers "She eats an apple" to "She eat an apple" by only 0.7 nats, but never prefers the planted error.
 CORRECTION_GAIN = 0.0
 #: Nats by which the key order must beat another order: grammatical orders score within about 5 nats of each
 #: other ("My sister gave the book to my brother" is 2.3 below its mirror), broken ones 15-30 below.
-REORDER_MARGIN = 5.0
+REORDER_MARGIN = DEFAULT_THRESHOLDS.reorder_margin
 #: A preposition gap outside a fixed phrase needs this margin: the small model rates prepositions that also fit
 #: ("played around the garden", "across Australia") 4-6 nats below the original one.
-FREE_PREPOSITION_MARGIN = 6.0
+FREE_PREPOSITION_MARGIN = DEFAULT_THRESHOLDS.free_preposition_margin
 #: Words that take one preposition and no other (dependent prepositions): a gap after them has one answer.
 FIXED_PREPOSITIONS: dict[str, str] = {
     "afraid": "of", "proud": "of", "full": "of", "fond": "of", "aware": "of", "capable": "of", "tired": "of",
@@ -109,12 +109,13 @@ def _natural(judge: Judge, item: Item) -> list[Violation]:
     """The answered sentence must read as natural English to the local model (mean log-probability per word)."""
     sentence = correct_sentence(item)
     value = fluency(judge.score, sentence) if sentence else None
-    if value is None or value >= FLUENCY_FLOOR:
+    floor = judge.thresholds.fluency_floor
+    if value is None or value >= floor:
         return []
     return [
         problem(
             "unnatural",
-            f"the sentence reads as unnatural (log-probability {value:.2f} per word, floor {FLUENCY_FLOOR})",
+            f"the sentence reads as unnatural (log-probability {value:.2f} per word, floor {floor})",
             sentence=sentence,
             fluency=round(value, 3),
         )
@@ -155,7 +156,7 @@ def _gap_fill(judge: Judge, item: GapFillItem) -> list[Violation]:
     scores = gap_scores(judge, item.stem, [item.answer, *item.options])
     if scores is None:
         return []
-    close = rivals(scores, item.answer, set())
+    close = rivals(scores, item.answer, set(), judge.thresholds.gap_margin)
     if not close:
         return []
     return [
@@ -163,7 +164,7 @@ def _gap_fill(judge: Judge, item: GapFillItem) -> list[Violation]:
             "ambiguous_key",
             f"'{close[0]}' fits the gap about as well as the key '{item.answer}'",
             scores={k: round(v, 2) for k, v in scores.items()},
-            margin=MARGIN,
+            margin=judge.thresholds.gap_margin,
         )
     ]
 
@@ -177,7 +178,8 @@ def _open_gap(judge: Judge, item: OpenGapItem) -> list[Violation]:
     if scores is None:
         return []
     allowed = {a.lower() for a in item.accepted_answers} | {item.answer.lower()}
-    margin = FREE_PREPOSITION_MARGIN if item.focus == "preposition" and not fixed_phrase(item) else MARGIN
+    free = item.focus == "preposition" and not fixed_phrase(item)
+    margin = judge.thresholds.free_preposition_margin if free else judge.thresholds.gap_margin
     close = rivals(scores, item.answer, allowed, margin)
     if not close:
         return []
@@ -192,7 +194,7 @@ def _open_gap(judge: Judge, item: OpenGapItem) -> list[Violation]:
 
 
 #: Nats by which the key must beat a base word that could stand in the gap as it is (same part of speech).
-SAME_POS_MARGIN = 5.0
+SAME_POS_MARGIN = DEFAULT_THRESHOLDS.same_pos_margin
 _POS_NAMES = {"NOUN": "noun", "VERB": "verb", "ADJ": "adjective", "ADV": "adverb"}
 
 
@@ -217,7 +219,7 @@ def _word_formation(judge: Judge, item: WordFormationItem) -> list[Violation]:
     if scores is None or base not in scores:
         return []
     same = _shared_pos(judge, fill_gap(stem, item.answer), item.answer, base)
-    margin = SAME_POS_MARGIN if same else MARGIN
+    margin = judge.thresholds.same_pos_margin if same else judge.thresholds.gap_margin
     if scores[base] <= scores[item.answer] - margin:
         return []
     why = f"'{base}' is a {same} too and" if same else f"the base word '{base}'"
@@ -240,8 +242,74 @@ def _shared_pos(judge: Judge, sentence: str, answer: str, base: str) -> str | No
     return pos if any(e.pos == pos for e in judge.lexicon.lookup(base)) else None
 
 
+#: Words before a noun that fix its number, so a plural mistake after them has one correction ('three book').
+NUMBER_WORDS = frozenset({
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "many", "several", "these", "those",
+    "both", "few", "various", "numerous", "all", "some",
+})  # fmt: skip
+#: Subjects a verb agrees with whose number a learner would not change to fix the verb.
+PRONOUN_SUBJECTS = frozenset({"i", "you", "he", "she", "it", "we", "they", "this", "that", "everyone", "nobody"})
+_FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD", "MD"})
+#: Nouns after which 'of' asks for a plural ('a number of houses', 'a couple of days').
+_PLURAL_OF = frozenset({"number", "lot", "lots", "couple", "pair", "group", "dozens", "hundreds", "thousands", "one"})
+#: Words that put a sentence in the past, so a verb in the base form there has one correction ('Yesterday I go').
+PAST_MARKERS = frozenset({"yesterday", "ago", "last", "earlier", "once", "formerly", "previously"})
+
+
+def _number_fixed(tokens: list[Token], i: int) -> bool:
+    """Whether the words before token i ask for a plural: a number word, or 'a number of', 'one of my' and the like."""
+    j = i - 1
+    while j >= max(0, i - 3) and tokens[j].upos in ("DET", "ADJ", "PRON") and tokens[j].lower not in NUMBER_WORDS:
+        j -= 1  # over 'my best' in 'one of my best friends'
+    if j < 0:
+        return False
+    if tokens[j].lower in NUMBER_WORDS:
+        return True
+    return j >= 1 and tokens[j].lower == "of" and tokens[j - 1].lower in _PLURAL_OF
+
+
+def _a_past_year(token: Token) -> bool:
+    """A year before this one ('in 1990'), which makes the sentence past."""
+    return token.text.isdigit() and len(token.text) == 4 and 1000 <= int(token.text) < 2025
+
+
+def second_fix(stem: str, answer: str, error_type: str) -> str | None:
+    """Why the planted mistake has another one-word correction than the key, or None when it has only the key.
+
+    Teachers rejected "a tour from the city" (nothing wrong: a tour can start from a city) and "The refugee were
+    displaced" (refugees were, or refugee was). So a preposition mistake needs a preposition its head word always
+    takes (interested in); a noun-number mistake needs a word fixing the number (three book) or no verb agreeing
+    with it; an agreement mistake needs a pronoun subject (she go), not a noun whose number could change.
+    """
+    right, wrong = [t for t in analyze(answer) if t.is_word], [t for t in analyze(stem) if t.is_word]
+    if len(right) != len(wrong):
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(right, wrong, strict=True)) if a.lower != b.lower]
+    if len(changed) != 1:
+        return None
+    i = changed[0]
+    before = right[i - 1].lower if i else ""
+    if error_type == "preposition" and not takes_only(answer[: right[i].start], right[i].text):
+        return f"'{wrong[i].text}' can be right here too: '{right[i].text}' is not fixed by the word before it"
+    if error_type == "singular/plural noun" and not _number_fixed(right, i):
+        after = right[i + 1] if i + 1 < len(right) else None
+        if after is not None and after.tag in _FINITE_TAGS:
+            return f"'{after.text}' could be changed instead of '{wrong[i].text}' (two corrections)"
+        return f"'{wrong[i].text}' is correct English here too: nothing before it asks for the plural"
+    if error_type == "verb tense" and not any(t.lower in PAST_MARKERS or _a_past_year(t) for t in right):
+        return f"nothing in the sentence says it is past, so '{wrong[i].text}' has other corrections than the key"
+    if error_type == "subject-verb agreement" and i and right[i - 1].upos in ("NOUN", "PROPN"):
+        return f"'{right[i - 1].text}' could be changed instead of '{wrong[i].text}' (two corrections)"
+    if error_type == "subject-verb agreement" and i and right[i - 1].upos == "PRON" and before not in PRONOUN_SUBJECTS:
+        return f"'{right[i - 1].text}' could be changed instead of '{wrong[i].text}' (two corrections)"
+    return None
+
+
 def _error_correction(judge: Judge, item: ErrorCorrectionItem) -> list[Violation]:
-    """The corrected sentence must read clearly better than the one with the planted error."""
+    """The planted mistake has one correction, and the corrected sentence reads clearly better."""
+    other = second_fix(item.stem, item.answer, item.error_type)
+    if other:
+        return [problem("ambiguous_key", other, error=item.error, correction=item.correction)]
     scores = judge.score("", [item.stem, item.answer])
     if scores is None:
         return []
@@ -268,7 +336,7 @@ def _reorder(judge: Judge, item: ReorderItem) -> list[Violation]:
     scores = judge.score("", [item.answer, *others])
     if scores is None:
         return []
-    close = [s for s, v in zip(others, scores[1:], strict=True) if v > scores[0] - REORDER_MARGIN]
+    close = [s for s, v in zip(others, scores[1:], strict=True) if v > scores[0] - judge.thresholds.reorder_margin]
     if not close:
         return []
     return [
@@ -277,7 +345,7 @@ def _reorder(judge: Judge, item: ReorderItem) -> list[Violation]:
             f'another order also reads well: "{close[0]}"',
             key=round(scores[0], 2),
             alternatives={s: round(v, 2) for s, v in zip(others, scores[1:], strict=True)},
-            margin=REORDER_MARGIN,
+            margin=judge.thresholds.reorder_margin,
         )
     ]
 
