@@ -99,7 +99,7 @@ def test_a_teachers_session_accept_2_reject_2_modify_1(made: Made, tmp_path: Pat
     assert {r["item_id"] for r in sft_rows} == kept
     assert any(r["item_id"] == original.id and "Now, " in r["completion"] for r in sft_rows)
     modified_rows = [r for r in _rows(dpo) if r["source"] == "modified"]
-    assert [r["item_id"] for r in modified_rows] == [original.id] and written["reviews"]["modified"] == 1
+    assert [r["item_id"] for r in modified_rows] == [original.id] and written["training"]["reviews"]["modified"] == 1
     assert "Now, " in modified_rows[0]["chosen"] and "Now, " not in modified_rows[0]["rejected"]
     assert (sft / "README.md").is_file() and (dpo / "README.md").is_file()
 

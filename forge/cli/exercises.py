@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from forge.cli.common import console, print_json, services
 from forge.cli.index import build_with_progress
@@ -55,10 +55,12 @@ def exercises(
         session = info.id
     if text is None:
         info, current, chosen = sessions.show(session, version)
-        _print_view(info.id, version if version is not None else current, current, chosen, as_json)
+        marks = {} if as_json else _reviews_by_item(svc, info.id)
+        _print_view(info.id, version if version is not None else current, current, chosen, as_json, marks)
         return
     build_with_progress(svc, quiet=as_json)
-    _print_turn(sessions.turn(session, text), as_json)
+    result = sessions.turn(session, text)
+    _print_turn(result, as_json, {} if as_json else _reviews_by_item(svc, result.session))
 
 
 def _started(session_id: str, as_json: bool) -> None:
@@ -70,7 +72,7 @@ def _started(session_id: str, as_json: bool) -> None:
     console.print(f'Continue it with: forge exercises --session {session_id} --say "five gap fills about food at A2"')
 
 
-def _print_turn(result: ExerciseTurnResult, as_json: bool) -> None:
+def _print_turn(result: ExerciseTurnResult, as_json: bool, marks: dict[str, list[str]]) -> None:
     """A turn's outcome: the reply, the set, and the session id to continue with."""
     if as_json:
         data = result.model_dump(mode="json")
@@ -82,11 +84,13 @@ def _print_turn(result: ExerciseTurnResult, as_json: bool) -> None:
     console.print(result.reply, highlight=False, markup=False)
     listed = ExerciseSet(level=result.level, topic=result.topic, items=result.items)  # type: ignore[arg-type]
     if listed.items:
-        console.print(_table(listed, f"Version {result.shown_version}"))
+        console.print(_table(listed, f"Version {result.shown_version}", result.session, marks))
     console.print(f"[dim]session {result.session} · trace {result.trace_id or '-'}[/dim]")
 
 
-def _print_view(session_id: str, number: int, current: int, chosen: ExerciseSet, as_json: bool) -> None:
+def _print_view(
+    session_id: str, number: int, current: int, chosen: ExerciseSet, as_json: bool, marks: dict[str, list[str]]
+) -> None:
     """A version of the set, without a turn."""
     if as_json:
         items = [_numbered(n, item.model_dump(mode="json")) for n, item in enumerate(chosen.items, 1)]
@@ -107,7 +111,7 @@ def _print_view(session_id: str, number: int, current: int, chosen: ExerciseSet,
     if not chosen.items:
         console.print(f"{title}: the set is empty.")
         return
-    console.print(_table(chosen, title))
+    console.print(_table(chosen, title, session_id, marks))
 
 
 def _numbered(number: int, item: dict[str, Any]) -> dict[str, Any]:
@@ -115,15 +119,43 @@ def _numbered(number: int, item: dict[str, Any]) -> dict[str, Any]:
     return {"number": number, **item}
 
 
-def _table(current: ExerciseSet, title: str) -> Table:
-    """The set as a table: number, type, level, what the learner sees, and the answer."""
-    from knowledge.render import key_line, learner_lines
+def _table(current: ExerciseSet, title: str, session_id: str, marks: dict[str, list[str]]) -> Any:
+    """The set as blocks a teacher reads on an 80-column terminal.
 
-    table = Table(title=f"{title} · {current.level} · {current.topic}", show_lines=True, title_justify="left")
-    for column in ("#", "type", "level", "exercise", "answer"):
-        table.add_column(column, overflow="fold")
+    Each block: number, type and status, what the learner sees, the key, and the item's reference for `forge
+    review` with the reviews it has.
+    """
+    from rich.console import Group
+    from rich.padding import Padding
+
+    from knowledge.render import TYPE_TITLES, key_line, learner_lines
+
+    blocks: list[Any] = [Text(f"{title} · {current.level} · {current.topic}", style="bold")]
     for n, item in enumerate(current.items, 1):
-        flag = " ⚑" if item.status == "flagged" else ""
+        status = "flagged: check it" if item.status == "flagged" else "accepted"
+        head = Text.assemble((f"{n}. {TYPE_TITLES.get(item.type, item.type)}", "bold"), f" · {item.level.value}   ",
+                             (status, "yellow" if item.status == "flagged" else "green"))
         shown = item.item
-        table.add_row(str(n), item.type + flag, item.level.value, "\n".join(learner_lines(shown)), key_line(shown))
-    return table
+        body: list[Any] = [Text(line) for line in learner_lines(shown)]
+        body.append(Text.assemble(("Key: ", "bold"), key_line(shown)))
+        mark = "; ".join(marks.get(item.id, [])) or "not reviewed yet"
+        body.append(Text(f"forge review {session_id}:{n} … ({mark})", style="dim"))
+        blocks.append(Group(head, Padding(Group(*body), (0, 0, 1, 3))))
+    return Group(*blocks)
+
+
+def _reviews_by_item(svc: Any, session_id: str) -> dict[str, list[str]]:
+    """Each reviewer's latest decision per item of the session ('ana: reject (wrong_key)'), by item id."""
+    from forge.reviews.store import ReviewFilter, ReviewStore
+    from knowledge.errors import ResourceError
+    from knowledge.reviews import latest
+
+    try:
+        found = ReviewStore(svc.sessions).find(ReviewFilter(session_id=session_id))
+    except ResourceError:
+        return {}
+    marks: dict[str, list[str]] = {}
+    for r in latest(found):
+        why = f" ({r.reason})" if r.reason else ""
+        marks.setdefault(r.item_id, []).append(f"{r.reviewer}: {r.decision}{why}")
+    return marks
