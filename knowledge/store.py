@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import ResourceError
+from knowledge.files import write_atomically
 
 FORMAT_VERSION = 1
 CACHE_FILE = "knowledge-graph.json"
@@ -100,10 +99,6 @@ def load_or_build(cache_dir: Path, build: Callable[[], GraphDocument], version: 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename over it (readers never see half a file)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kg-", suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as exc:
         raise ResourceError(f"Cannot write the knowledge-graph cache in {path.parent}: {exc.strerror}.") from exc

@@ -59,7 +59,8 @@ def attempt_item(
     writer, chain = _writer(ctx, escalated)
     kit = Kit(ctx.checker.lexicon, ctx.exemplars, ctx.local)
     build = BuildContext(
-        constraints=constraints, writer=writer, kit=kit, seed=seed, rng=random.Random(seed), human_first=not escalated
+        constraints=constraints, writer=writer, kit=kit, seed=seed, rng=random.Random(seed), human_first=not escalated,
+        thresholds=ctx.policy.thresholds,
     )
     start = time.perf_counter()
     item, violations, errors = None, [], []

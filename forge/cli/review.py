@@ -382,12 +382,11 @@ def export_cmd(
 def _write_labels(reviews: list[Review], path: Path, redact: bool) -> dict[str, Any]:
     """The reviews in the reviewed-items format (one line per item, every reviewer's latest verdict), atomically."""
     from forge.reviews.labels import reviewed_items
+    from knowledge.files import write_atomically
 
     lines = [json.dumps(row, ensure_ascii=False) for row in reviewed_items(reviews, redact=redact)]
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, "".join(line + "\n" for line in lines).encode("utf-8"))
     except OSError as exc:
         raise UserInputError(f"Cannot write {path} ({exc.strerror}); give a writable file path.") from exc
     return {"path": str(path), "items": len(lines)}

@@ -23,6 +23,7 @@ from agents.item.meaning.base import Thresholds
 from forge.reviews.labels import Labelled, figures
 from forge.validation import judge_record
 from knowledge.errors import ResourceError, UserInputError
+from knowledge.files import write_atomically
 
 if TYPE_CHECKING:
     from agents.context import AgentContext
@@ -150,11 +151,8 @@ class _CachedScorer:
 def save(calibration: Calibration, data_dir: Path) -> Path:
     """Write the calibration where later runs read it (atomically)."""
     path = data_dir / FILE_NAME
-    tmp = path.with_suffix(".tmp")
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(calibration.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, (calibration.model_dump_json(indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
         raise ResourceError(f"Cannot write {path} ({exc.strerror}); check FORGE_DATA_DIR is writable.") from exc
     return path

@@ -20,7 +20,6 @@ from knowledge.errors import UserInputError
 from knowledge.reviews import DECISIONS, REASONS, Decision, Review, Source, check_reason, latest
 
 if TYPE_CHECKING:
-    from agents.context import AgentContext
     from agents.exercise_session.sets import SessionItem
     from forge.services import Services
 
@@ -103,7 +102,7 @@ class Reviewing:
 
         changes = edited.get("item", edited)
         record = {k: v for k, v in target.record.items() if k not in _VERDICT_FIELDS} | changes
-        judgement = judge_record(self.agent_context, 1, record)
+        judgement = judge_record(self.services.agent_context, 1, record)
         broken = [p.detail for p in judgement.problems if judgement.invalid or p.kind == "structure"]
         if judgement.invalid or broken:
             detail = broken[0] if broken else "it is not an item"
@@ -112,11 +111,6 @@ class Reviewing:
                 "Give the item's fields as `forge review show REF --json` prints them (changed fields are enough)."
             )
         return record, judgement.model_dump(mode="json", include={"accepted", "problems", "warnings", "aci"})
-
-    @property
-    def agent_context(self) -> AgentContext:
-        """The agents' context (knowledge, models) the accept decision runs with."""
-        return self.services.agent_context
 
     def _set_target(self, session: str, version: int | None, number: int) -> Target:
         """Item `number` of a session's set at a version (the current one by default)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.item.constraints import Constraints, WordChoice
-from agents.item.meaning.base import FLUENCY_FLOOR, defines, fluencies, mentions_word, timed_score
+from agents.item.meaning.base import Thresholds, defines, fluencies, mentions_word, timed_score
 from agents.item.writers import SentenceSpec, Writer
 from agents.models.base import ChatModel
 from knowledge.exemplars import Exemplars
@@ -80,6 +80,8 @@ class BuildContext:
     notes: dict[str, Any] = field(default_factory=dict)
     #: Offer WordNet's example sentences before asking the writer (off when an escalation model is to write).
     human_first: bool = True
+    #: The meaning checks' numbers (the policy's, calibrated or not), so builders refuse what the checks would.
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     @property
     def level(self) -> Level:
@@ -164,7 +166,7 @@ def _written_pick(build: BuildContext, choice: WordChoice, *, gap_target: bool) 
     """Ask the writer for sentences with the word until one passes `judge_sentence` and reads naturally.
 
     Candidates are overgenerated and reranked by the local model's fluency (mean log-probability per word, the
-    measure the meaning checks accept with); one below `FLUENCY_FLOOR` is never picked.
+    measure the meaning checks accept with); one below the fluency floor is never picked.
     """
     spec = SentenceSpec(
         word=choice.word,
@@ -236,7 +238,7 @@ def _most_fluent(build: BuildContext, picks: list[Picked]) -> Picked | None:
     for pick, value in zip(picks, values, strict=True):
         pick.fluency = value
     best = max(picks, key=lambda p: p.fluency)
-    if best.fluency < FLUENCY_FLOOR:
+    if best.fluency < build.thresholds.fluency_floor:
         build.note("unnatural", {p.sentence: round(p.fluency, 2) for p in picks})
         return None
     return best

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
-from agents.item.meaning.sentences import FREE_PREPOSITION_MARGIN, FUNCTION_WORDS, MARGIN, takes_only
+from agents.item.meaning.sentences import FUNCTION_WORDS, takes_only
 from knowledge.items import GAP, OpenGapItem
 from knowledge.levels import Level
 from knowledge.nlp import Token
@@ -85,7 +85,7 @@ def _judge(
     if scores is None:
         return True, [], {}
     free = cls.name == "preposition" and not takes_only(sentence[: token.start], token.lower)
-    margin = FREE_PREPOSITION_MARGIN if free else MARGIN
+    margin = build.thresholds.free_preposition_margin if free else build.thresholds.gap_margin
     best_other = max(scores[1:])
     close = [forms[i] for i in range(1, len(forms)) if scores[i] > scores[0] - margin]
     return scores[0] >= best_other and len(close) <= 1, close, dict(zip(forms, scores, strict=True))

@@ -3,7 +3,8 @@
 Candidates come from the constraint agent's distractor pool (graph words at or below the level). A candidate is
 dropped if it is the answer's lemma, a WordNet synonym of it, shares its stem, or breaks an article cue (a/an).
 The local model then scores each option in the gap: a distractor must be clearly less likely than the answer
-(by `MARGIN` nats), otherwise it might also be correct; among those left, the most likely are the most plausible.
+(by the gap margin the gap-fill check uses, 2 nats by default), otherwise it might also be correct; among those
+left, the most likely are the most plausible.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 
 from agents.item.constraints import WordChoice
 from agents.item.exercises.base import BuildContext
-from agents.item.meaning.base import kindred
+from agents.item.meaning.base import DEFAULT_THRESHOLDS, kindred
 from knowledge.lexicon import Lexicon
 from knowledge.nlp import Token, analyze, inflect
 
-#: How much less likely (in nats, over the rest of the sentence) a distractor must be than the answer.
-MARGIN = 2.0
+#: How much less likely (in nats, over the rest of the sentence) a distractor must be than the answer by default;
+#: a build uses its `thresholds.gap_margin`, the number the gap-fill check judges with.
+MARGIN = DEFAULT_THRESHOLDS.gap_margin
 #: How many pool words are considered (scored) per item.
 POOL_SAMPLE = 14
 _VOWEL_SOUND = tuple("aeiou")
@@ -109,7 +111,7 @@ def choose_distractors(build: BuildContext, sentence: str, target: Token, choice
     dropped = {
         f: f"scores {s:.1f}, too close to the answer's {answer_score:.1f}"
         for f, s in by_form.items()
-        if s > answer_score - MARGIN
+        if s > answer_score - build.thresholds.gap_margin
     }
     kept = sorted((f for f in by_form if f not in dropped), key=lambda f: -by_form[f])
     return Options(kept[:k], answer_score, by_form, dropped)
