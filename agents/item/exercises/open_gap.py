@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.item.exercises.base import HUMAN_TARGETS, BuildContext, failure, replace_span, sentences_for
-from agents.item.meaning.sentences import FUNCTION_WORDS, takes_only
+from agents.item.meaning.sentences import FUNCTION_WORDS, MODALS, takes_only
 from knowledge.items import GAP, OpenGapItem
 from knowledge.levels import Level
 from knowledge.nlp import Token
@@ -66,7 +66,9 @@ def _focus_of(token: Token) -> FocusClass | None:
 def _candidates(build: BuildContext, tokens: list[Token]) -> list[tuple[Token, FocusClass]]:
     """Gappable tokens (not the first word), in the order the level prefers their classes."""
     order = ORDER.get(build.level, _DEFAULT_ORDER)
-    found = [(t, c) for t in tokens[1:] if (c := _focus_of(t)) is not None and c.name in order]
+    found = [
+        (t, c) for t in tokens[1:] if (c := _focus_of(t)) is not None and c.name in order and t.lower not in MODALS
+    ]
     return sorted(found, key=lambda pair: order.index(pair[1].name))
 
 

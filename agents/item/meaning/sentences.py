@@ -56,12 +56,16 @@ FIXED_PREPOSITIONS: dict[str, str] = {
 TOPIC_FLOOR = 0.2
 #: Grammar words an open gap may hold, by the class the item says it tests.
 FUNCTION_WORDS: dict[str, tuple[str, ...]] = {
-    "article": ("a", "an", "the"),
+    # A gapped article competes with every determiner that can stand there: "in _____ gun" takes 'his' too.
+    "article": ("a", "an", "the", "his", "her", "their", "my", "your", "our", "its", "this", "that", "every"),
     "preposition": (
         "in", "on", "at", "to", "for", "with", "from", "of", "by", "about", "into", "across", "throughout",
         "over", "under", "during", "after", "before", "through", "around", "near",
     ),
-    "pronoun": ("he", "she", "it", "they", "we", "you", "i", "his", "her", "their", "its", "our", "my", "your"),
+    "pronoun": (
+        "he", "she", "it", "they", "we", "you", "i", "his", "her", "their", "its", "our", "my", "your", "the", "a",
+        "this", "that",
+    ),
     "auxiliary": (
         "is", "are", "was", "were", "has", "have", "had", "do", "does", "did", "will", "can", "would", "could",
         "should", "must", "may", "might",
@@ -171,6 +175,8 @@ def _gap_fill(judge: Judge, item: GapFillItem) -> list[Violation]:
 
 def _open_gap(judge: Judge, item: OpenGapItem) -> list[Violation]:
     """No grammar word but the key and the accepted answers may fit the gap nearly as well."""
+    if item.answer.lower() in MODALS:
+        return [problem("ambiguous_key", f"a modal gap takes other modals too ('{item.answer}': could, may, will...)")]
     pool = FUNCTION_WORDS.get(item.focus) or tuple(w for words in FUNCTION_WORDS.values() for w in words)
     like = item.answer[:1].isupper()
     forms = [item.answer, *((w.capitalize() if like else w) for w in pool)]
@@ -242,6 +248,9 @@ def _shared_pos(judge: Judge, sentence: str, answer: str, base: str) -> str | No
     return pos if any(e.pos == pos for e in judge.lexicon.lookup(base)) else None
 
 
+#: Modal verbs: one fits a gap wherever another does ("The donkey _____ be a good mascot": can, could, may, will),
+#: and the small model's preference among them says nothing about which one a learner must write.
+MODALS = frozenset({"can", "could", "will", "would", "shall", "should", "may", "might", "must"})
 #: Words before a noun that fix its number, so a plural mistake after them has one correction ('three book').
 NUMBER_WORDS = frozenset({
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "many", "several", "these", "those",
