@@ -45,10 +45,10 @@ class Services:
 
     @property
     def data_dir(self) -> Path:
-        """The data directory, created on first use."""
-        path = self.settings.data_dir.expanduser()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The data directory, created on first use, readable only by the account running the program."""
+        from knowledge.files import make_private
+
+        return make_private(self.settings.data_dir.expanduser())
 
     @cached_property
     def backend_config(self) -> BackendConfig:

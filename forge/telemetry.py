@@ -29,6 +29,7 @@ from opentelemetry.trace import NoOpTracerProvider
 from agents import telemetry
 from forge.settings import APP_NAME, Settings
 from knowledge.errors import ResourceError
+from knowledge.files import make_private, private_file
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,10 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     Readers pass create=False and must check the file exists first.
     """
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path.parent)
     conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
     try:
+        private_file(path)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if create:

@@ -119,7 +119,8 @@ def _staged(target: Path, data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        os.fchmod(handle, 0o644)  # mkstemp's 0600 would keep the export from the colleagues it is for
+        # mkstemp's 0600 stays: an export holds a class's material and lives beside learners' data; the teacher
+        # shares it by sending it, not by leaving it readable to every account on a shared school machine
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
     except OSError:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field
 
+from agents import streaming
 from agents.models.base import (
     Availability,
     Capabilities,
@@ -218,19 +219,22 @@ class LlamaCppModel(ChatModel):
         with loaded.lock:
             watch = Stopwatch()
             budget = _Budget(watch, timeout)
+            kwargs = dict(
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                top_p=options.top_p,
+                repeat_penalty=options.repeat_penalty,
+                stop=options.stop or None,
+                seed=options.seed,
+                grammar=grammar,
+                logprobs=options.logprobs,
+                stopping_criteria=StoppingCriteriaList([budget]),
+            )
             try:
-                out = loaded.llm.create_completion(
-                    prompt,
-                    max_tokens=options.max_tokens,
-                    temperature=options.temperature,
-                    top_p=options.top_p,
-                    repeat_penalty=options.repeat_penalty,
-                    stop=options.stop or None,
-                    seed=options.seed,
-                    grammar=grammar,
-                    logprobs=options.logprobs,
-                    stopping_criteria=StoppingCriteriaList([budget]),
-                )
+                if grammar is None and options.logprobs is None and streaming.wants_text():
+                    out = _streamed(loaded.llm, prompt, kwargs)
+                else:
+                    out = loaded.llm.create_completion(prompt, **kwargs)
             except (ValueError, RuntimeError) as exc:
                 raise ModelBug(f"llama.cpp rejected the call to {self.id}: {exc}", model=self.id) from exc
         if budget.timed_out:
@@ -294,6 +298,20 @@ class LlamaCppModel(ChatModel):
     def availability(self) -> Availability:
         """The embedded model is available whenever its GGUF exists; loading errors show on first use."""
         return Availability(model=self.id, reachable=self.path.is_file(), detail=f"GGUF {self.path}")
+
+
+def _streamed(llm: Any, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Run a completion streaming its text to whoever waits for it; the same dict a plain completion returns."""
+    pieces: list[str] = []
+    finish = "stop"
+    for chunk in llm.create_completion(prompt, stream=True, **kwargs):
+        choice = chunk["choices"][0]
+        if choice.get("text"):
+            pieces.append(choice["text"])
+            streaming.emit("text", choice["text"])
+        finish = choice.get("finish_reason") or finish
+    usage = {"prompt_tokens": len(llm.tokenize(prompt.encode(), special=True)), "completion_tokens": len(pieces)}
+    return {"choices": [{"text": "".join(pieces), "finish_reason": finish}], "usage": usage}
 
 
 def _continuation_logprobs(llm: Any, prefix: str, continuations: list[str]) -> list[float]:

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from forge.cli.common import CliState, err_console
 from knowledge.errors import ForgeError
+from knowledge.files import keep_private
 
 if TYPE_CHECKING:
     from typer._click import Command, Context  # typer 0.29 vendors click; these are the types TyperGroup uses
@@ -38,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exercises": ("exercises", "exercises"),
     "export": ("export", "export_cmd"),
     "tutor": ("tutor", "tutor"),
+    "serve": ("serve", "serve"),
     "config": ("config_cmd", "app"),
     "kg": ("kg", "app"),
     "trace": ("trace", "app"),
@@ -45,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "app"),
     "sessions": ("sessions", "app"),
     "review": ("review", "app"),
+    "users": ("users", "app"),
 }
 
 
@@ -100,6 +103,7 @@ def _root(
 def main() -> None:
     """Console-script entry point: run the app and turn errors into one clear sentence and an exit code."""
     debug = "--debug" in sys.argv
+    keep_private()  # databases, traces and exports hold learners' text: readable by this account only
     try:
         app()
     except ForgeError as exc:

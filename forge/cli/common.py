@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from forge.views import to_jsonable
+
 if TYPE_CHECKING:
     from forge.services import Services
 
@@ -56,19 +58,6 @@ def state(cli: typer.Context) -> CliState:
 def services(cli: typer.Context) -> Services:
     """The services of this invocation."""
     return state(cli).services
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert pydantic models (and lists/dicts of them) to plain JSON values."""
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    return value
 
 
 def print_json(value: Any) -> None:

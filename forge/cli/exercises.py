@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from forge import views
 from forge.cli.common import console, print_json, services
 from forge.cli.index import build_with_progress
 from knowledge.errors import UserInputError
@@ -66,7 +67,7 @@ def exercises(
 def _started(session_id: str, as_json: bool) -> None:
     """Report a new, empty session."""
     if as_json:
-        print_json({"session": session_id, "version": 0, "items": [], "changes": [], "trace_id": None})
+        print_json(views.empty_exercise_session(session_id))
         return
     console.print(f"Started exercise session [bold]{session_id}[/bold].")
     console.print(f'Continue it with: forge exercises --session {session_id} --say "five gap fills about food at A2"')
@@ -75,9 +76,7 @@ def _started(session_id: str, as_json: bool) -> None:
 def _print_turn(result: ExerciseTurnResult, as_json: bool, marks: dict[str, list[str]]) -> None:
     """A turn's outcome: the reply, the set, and the session id to continue with."""
     if as_json:
-        data = result.model_dump(mode="json")
-        data["items"] = [_numbered(n, item) for n, item in enumerate(data["items"], 1)]
-        print_json(data)
+        print_json(views.exercise_turn(result))
         return
     from agents.exercise_session.sets import ExerciseSet
 
@@ -93,30 +92,13 @@ def _print_view(
 ) -> None:
     """A version of the set, without a turn."""
     if as_json:
-        items = [_numbered(n, item.model_dump(mode="json")) for n, item in enumerate(chosen.items, 1)]
-        print_json(
-            {
-                "session": session_id,
-                "version": number,
-                "current_version": current,
-                "level": chosen.level,
-                "topic": chosen.topic,
-                "items": items,
-                "changes": [],
-                "trace_id": None,
-            }
-        )
+        print_json(views.exercise_view(session_id, number, current, chosen))
         return
     title = f"Version {number}" + (" (current)" if number == current else f" (current: {current})")
     if not chosen.items:
         console.print(f"{title}: the set is empty.")
         return
     console.print(_table(chosen, title, session_id, marks))
-
-
-def _numbered(number: int, item: dict[str, Any]) -> dict[str, Any]:
-    """An item's JSON with its number first."""
-    return {"number": number, **item}
 
 
 def _table(current: ExerciseSet, title: str, session_id: str, marks: dict[str, list[str]]) -> Any:

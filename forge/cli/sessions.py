@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from forge import views
 from forge.cli.common import console, print_json, services
 from knowledge.errors import UserInputError
 
@@ -52,7 +53,7 @@ def show(
     info = store.get(session)
     turns = store.turns(info.id)
     if as_json:
-        print_json({"session": info, "turns": turns})
+        print_json(views.session_history(info, turns))
         return
     _header(info)
     for turn in turns:

@@ -17,6 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from agents import telemetry
+from forge import views
 from forge.cli.common import console, err_console, print_json, services, state
 from knowledge.errors import UserInputError
 
@@ -160,7 +161,7 @@ def show(
         view = store.tree(trace_id)
     reviews = _reviews(cli, view.run.trace_id) if view.run else []
     if as_json:
-        print_json({**view.model_dump(mode="json"), "reviews": reviews})
+        print_json(views.trace_view(view, reviews))
         return
     title = Text(view.run.trace_id if view.run else trace_id, style="bold")
     if view.run is not None:

@@ -20,6 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from forge import views
 from forge.cli.common import console, err_console, print_json, services
 from knowledge.errors import UserInputError
 from knowledge.levels import Level, parse_level
@@ -65,7 +66,7 @@ def tutor(
         return
     result = tutors.turn(session_id, text)
     if as_json:
-        print_json(result.public() | {"session": session_id})  # the id too, so a script can continue a new session
+        print_json(views.tutor_turn(result, session_id))  # the id too, so a script can continue a new session
         return
     _show(result)
 

@@ -23,6 +23,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from forge.sessions.serde import strict_serializer
 from forge.sessions.store import SessionBusy, SessionStore, busy_message
 from knowledge.errors import ResourceError
+from knowledge.files import make_private, private_file
 
 FILE_NAME = "sessions.sqlite"
 #: Seconds a writer waits for another's SQLite transaction before giving up.
@@ -43,8 +44,9 @@ class SqliteSessionStore(SessionStore):
         self.path = path
         self.location = str(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private(path.parent)
             conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+            private_file(path)
             self._saver = SqliteSaver(conn, serde=strict_serializer())
             self._saver.setup()
             self._setup_registry()

@@ -57,6 +57,19 @@ REGISTRY_SQL = (
     """CREATE TABLE IF NOT EXISTS forge_generated (
         run_id TEXT PRIMARY KEY, trace_id TEXT, time TEXT NOT NULL, type TEXT NOT NULL, level TEXT NOT NULL,
         topic TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL)""",
+    # The web app's accounts (forge/web/accounts.py): users, logins (token hashes), failed logins, ownership.
+    """CREATE TABLE IF NOT EXISTS forge_users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, class_name TEXT,
+        created TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS forge_logins (
+        token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL, created TEXT NOT NULL,
+        expires TEXT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS forge_login_failures (user_name TEXT NOT NULL, time DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS forge_login_failures_user ON forge_login_failures (user_name)",
+    """CREATE TABLE IF NOT EXISTS forge_owners (
+        kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (kind, id))""",
+    "CREATE INDEX IF NOT EXISTS forge_owners_owner ON forge_owners (owner)",
+    "CREATE TABLE IF NOT EXISTS forge_web_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _COLUMNS = "id, kind, title, level, created, updated, turns"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from agents import telemetry
+from agents import streaming, telemetry
 from agents.context import AgentContext
 from agents.exercise_session.commands import Parsed, understand
 from agents.exercise_session.export import ExportRecord, write_export
@@ -53,9 +53,12 @@ class ExerciseNodes:
         for number, command in enumerate(state["parsed"].commands):
             step = plan(total.set, command, versions)
             for index, slot in enumerate(step.slots):
+                streaming.emit("progress", {"done": index, "total": len(step.slots), "what": slot.type})
                 seed = _seed(session_id, len(versions), number, index)
                 item, why = self._generate(slot, step.set, seed, session_id)
                 fill(step, slot, item, why)
+            if step.slots:
+                streaming.emit("progress", {"done": len(step.slots), "total": len(step.slots), "what": ""})
             total = _merge(total, step)
             if step.export:
                 export_wish = step

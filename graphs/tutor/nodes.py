@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from agents import telemetry
+from agents import streaming, telemetry
 from agents.context import AgentContext
 from agents.tutor.answers import (
     Answer,
@@ -142,7 +142,9 @@ class TutorNodes:
         if planned:
             return {"drafts": [ReplyDraft(text=planned, model=RULES_MODEL, turn=state["turn"])]}
         seed = _seed(state, attempt)
-        draft = write_local(self.ctx.local, _detection(state).corrected, _learner(state).level.level, seed, attempt)
+        with streaming.text_of_this_call():  # the learner reads the draft as it is written (web app)
+            draft = write_local(self.ctx.local, _detection(state).corrected, _learner(state).level.level, seed,
+                                attempt)  # fmt: skip
         return {"drafts": [draft.model_copy(update={"turn": state["turn"]})]}
 
     def escalate(self, state: TutorState) -> dict[str, Any]:
@@ -170,6 +172,8 @@ class TutorNodes:
             local_failed=draft.error is not None and not draft.escalated, problems="; ".join(verdict.problems[:2]),
         )  # fmt: skip
         route, reason = decide_reply(facts, self.policy)
+        if not verdict.ok and not by_rule:
+            streaming.emit("reset", reason)  # a streamed draft the learner saw is dropped
         decision = self._decide(state["turn"], "check", route, reason, escalation=route == "escalate")
         reply = verdict.text if verdict.ok else fallback_question(message) if route == "offer" else None
         return {"verdict": verdict, "route": route, "reply": reply, "decisions": [decision]}
