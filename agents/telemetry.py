@@ -101,7 +101,10 @@ INTERRUPT_EVENT = "forge.interrupt"
 RUN_KINDS = ("item", "tutoring_turn", "exercise_turn", "ask")
 
 #: Attributes whose whole value is text a learner wrote. `forge trace export --redact` replaces them by salted hashes.
-LEARNER_ATTRIBUTES: frozenset[str] = frozenset({LEARNER_TEXT, "forge.learner.answer"})
+#: The score spans' prefix and continuations: in a tutoring turn they are the learner's own sentence.
+LEARNER_ATTRIBUTES: frozenset[str] = frozenset(
+    {LEARNER_TEXT, "forge.learner.answer", "forge.score.prefix", "forge.score.texts"}
+)
 #: Field names that hold learner-written text inside JSON content (node state, tool arguments), at any depth.
 #: Chat messages with role `user` (or LangChain type `human`) inside content are treated as learner text as well.
 LEARNER_FIELDS: frozenset[str] = frozenset({"learner_text", "learner_answer", "learner_message", "learner_input"})

@@ -490,13 +490,15 @@ class Redactor:
         return {k: self.hash(v) if k in fields and v is not None else self._walk(v, fields) for k, v in value.items()}
 
     def _user_message(self, message: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        """A user (learner) message: text parts and content hashed, structure kept."""
+        """A user (learner) message or turn: its content, text and text parts hashed, structure kept."""
         out = dict(message)
-        if isinstance(out.get("content"), str):
-            out["content"] = self.hash(out["content"])
+        for key in ("content", "text"):
+            if isinstance(out.get(key), str):
+                out[key] = self.hash(out[key])
         if isinstance(out.get("parts"), list):
             out["parts"] = [self._part(p) for p in out["parts"]]
-        return {k: v if k in ("role", "type", "content", "parts") else self._walk(v, fields) for k, v in out.items()}
+        kept = ("role", "type", "content", "text", "parts")
+        return {k: v if k in kept else self._walk(v, fields) for k, v in out.items()}
 
     def _part(self, part: Any) -> Any:
         """One message part in the GenAI shape: its text content hashed."""

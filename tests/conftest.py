@@ -14,11 +14,15 @@ import pytest
 
 from agents.models.llamacpp import LlamaCppConfig, LlamaCppModel
 
+#: Variables for the tests themselves, not settings of the program: FORGE_SCREENSHOTS=1 makes the browser tests
+#: write their screenshots into docs/screenshots/.
+KEPT = frozenset({"FORGE_SCREENSHOTS"})
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Drop the developer's FORGE_*/OLLAMA_* variables before any fixture, session-scoped ones included, reads them."""
     for key in list(os.environ):
-        if key.startswith(("FORGE_", "OLLAMA_")):
+        if key.startswith(("FORGE_", "OLLAMA_")) and key not in KEPT:
             del os.environ[key]
 
 
@@ -32,7 +36,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache_dir: Path) -> Iterator[Path]:
     """Every test gets its own data dir and no stray FORGE_*/OLLAMA_* variables or forge.toml."""
     for key in list(os.environ):
-        if key.startswith(("FORGE_", "OLLAMA_")):
+        if key.startswith(("FORGE_", "OLLAMA_")) and key not in KEPT:
             monkeypatch.delenv(key, raising=False)
     data_dir = tmp_path / "forge-data"
     monkeypatch.setenv("FORGE_DATA_DIR", str(data_dir))

@@ -63,7 +63,9 @@ def test_passwords_are_hashed_with_argon2_and_checked(services: Services) -> Non
         accounts.authenticate("nobody", PASSWORD)
 
 
-def test_accounts_on_postgresql_are_shared_between_processes(isolated_env: Path, cache_dir: Path, pg_url: str) -> None:
+def test_accounts_on_postgresql_are_shared_between_processes(
+    isolated_env: Path, cache_dir: Path, pg_url: str  # noqa: F811
+) -> None:
     """Two app processes over one PostgreSQL: an account, a login and ownership made by one are seen by the other."""
     first = make_services(isolated_env / "one", cache_dir, postgres_url=pg_url)
     second = make_services(isolated_env / "two", cache_dir, postgres_url=pg_url)
@@ -131,6 +133,10 @@ def test_roles_csrf_and_limits(server: str) -> None:
         assert "empty" in ana.post("/api/tutor", {"message": "   "}, expect=400)["error"]
         assert ana.post("/api/tutor", {"message": "Hi.", "session": "nosuchsession"}, expect=404)["status"] == 404
         assert ana.get("/api/tutor/nosuchsession", expect=404)["status"] == 404
+        # the framework's own errors answer with one sentence too
+        wrong_type = ana.http.post("/api/tutor", json={"message": 42}, headers={"X-CSRF-Token": ana.csrf})
+        assert wrong_type.status_code == 422 and wrong_type.json()["error"].startswith("message:")
+        assert ana.get("/api/no/such/route", expect=404)["error"] == "There is no such page."
     with httpx.Client(base_url=server) as anonymous:
         assert anonymous.post("/api/tutor", json={"message": "Hi."}).status_code == 401
         page = anonymous.get("/learn", follow_redirects=False)

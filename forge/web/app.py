@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forge.web.accounts import Accounts, LoginThrottled
@@ -133,6 +135,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     ]  # fmt: skip
     for kind, status in statuses:
         app.add_exception_handler(kind, _handler(status))
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Exception, _internal)
 
 
@@ -143,6 +147,21 @@ def _handler(status: int) -> Any:
         return error_response(request, str(exc), status, exc)
 
     return handle
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's own errors (no such path, wrong method, a malformed body) as our one sentence."""
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    messages = {404: "There is no such page.", 405: "That action is not available here."}
+    return error_response(request, messages.get(status, str(getattr(exc, "detail", "")) or "Bad request."), status)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A request whose fields are missing or of the wrong kind: the first problem as one sentence (422)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")) or "the request"
+    return error_response(request, f"{where}: {first.get('msg', 'invalid value')}.", 422)
 
 
 async def _internal(request: Request, exc: Exception) -> Response:

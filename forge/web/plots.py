@@ -94,8 +94,8 @@ def _fit(text: str, max_px: float) -> str:
 def _svg(title: str, desc: str, width: float, height: float, body: Iterable[str]) -> str:
     """The root element around `body`: namespace, viewBox, fluid width, accessibility and font defaults."""
     head = (
-        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {_n(width)} {_n(height)}" width="100%" '
-        f'style="max-width:{_n(width)}px;height:auto" preserveAspectRatio="xMinYMin meet" '
+        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" '
+        f'preserveAspectRatio="xMinYMin meet" '
         f'role="img" aria-label="{_e(title)}" class="plot" '
         f'font-family="system-ui, sans-serif" font-size="{FONT_SIZE}">'
     )
