@@ -91,7 +91,8 @@ document.addEventListener("submit", (event) => {
 // Enter sends a chat message, Shift+Enter starts a new line.
 document.addEventListener("keydown", (event) => {
   const box = event.target;
-  if (event.key !== "Enter" || event.shiftKey || !(box instanceof HTMLTextAreaElement) || !box.dataset.enterSends) return;
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  if (!(box instanceof HTMLTextAreaElement) || !("enterSends" in box.dataset)) return;
   event.preventDefault();
   box.form.requestSubmit();
 });
