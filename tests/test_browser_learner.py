@@ -163,9 +163,9 @@ def test_a_learner_chats_three_turns_answers_an_exercise_and_opens_the_progress(
         assert "has" in fixes.locator("ins").inner_text() and "subject-verb agreement" in fixes.inner_text()
 
         # 2. a question, answered
-        say(page, "What is the difference between make and do?")
+        say(page, "What is the difference between for and since?")
         answer = page.locator(".bubble.tutor.answer").last
-        assert "We use make" in answer.inner_text()
+        assert "Since + the point when it started" in answer.inner_text()
 
         # 3. yes to the exercise the answer offers: shown in place with its own answer form
         say(page, "Yes, please.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 import pytest
@@ -204,7 +203,8 @@ def test_waterfall_marks_failed_spans_with_err() -> None:
 
 
 PLOTS_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
-<style>body {{ margin: 8px; }} svg.plot {{ height: auto; max-width: 100%; }} .bar {{ fill: rgb(1, 2, 3); }} .bar.err {{ fill: rgb(200, 0, 0); }}</style>
+<style>body {{ margin: 8px; }} svg.plot {{ height: auto; max-width: 100%; }}
+.bar {{ fill: rgb(1, 2, 3); }} .bar.err {{ fill: rgb(200, 0, 0); }}</style>
 </head><body>{plots}</body></html>"""
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
 from agents.item.writers import CompletionWriter, SentenceSpec
+from agents.tutor.exercise import EXERCISE_FOR_POINT
 from agents.tutor.intent import Intent
 from knowledge.explanations import Explanation, Explanations
 from knowledge.levels import Level
@@ -294,7 +295,9 @@ def answer_word_question(ctx: AgentContext, intent: Intent, level: Level) -> Ans
 
 def _explained(entry: Explanation, level: Level, *, kind: str) -> Answer:
     """An explanation entry as the tutor says it: title and level, explanation, two examples, an invitation."""
-    invite = _GRAMMAR_INVITES[_seed(entry.id) % len(_GRAMMAR_INVITES)]
+    # an exercise is offered only on a point some exercise type practises (make/do has none yet)
+    invites = _GRAMMAR_INVITES if entry.id in EXERCISE_FOR_POINT else _GRAMMAR_INVITES[1:2]
+    invite = invites[_seed(entry.id) % len(invites)]
     examples = " ".join(f'"{e}"' for e in entry.examples[:2])
     text = f"{entry.title[:1].upper()}{entry.title[1:]} (level {entry.level}): {entry.explanation} " \
            f"Examples: {examples} {invite}"  # fmt: skip

@@ -78,6 +78,7 @@ class ExercisePlan(BaseModel):
     mistake: str | None = Field(default=None, description="The planted mistake a requested point needs, if any.")
     answers: list[str] = Field(default_factory=list, description="Gap answers a requested point needs, if any.")
     words: list[str] = Field(default_factory=list, description="Keys ('lemma|pos') of the due words that led to it.")
+    on_point: bool = Field(default=True, description="False when a requested point has no exercise type of its own.")
 
 
 class PendingExercise(BaseModel):
@@ -163,6 +164,8 @@ ANSWERS_FOR_POINT: dict[str, frozenset[str]] = {
 
 def practises(plan: ExercisePlan, item: Mapping[str, Any]) -> bool:
     """Whether an item practises what the plan asked for: the planted mistake or the gap's answer for a point."""
+    if not plan.on_point:
+        return False
     if plan.answers:
         return str(item.get("answer", "")).lower() in plan.answers
     return plan.mistake is None or item.get("error_type") == plan.mistake
@@ -176,8 +179,12 @@ def plan_requested(intent: Intent, level: Level, topic: str, policy: TutorPolicy
     """
     if not policy.exercises:
         return None, "Exercises are switched off in this session, but I'm happy to keep talking."
+    if intent.point is not None and intent.point not in EXERCISE_FOR_POINT:
+        # no item type practises this point (make/do, say): an exercise on the topic, and the learner is told so
+        reason = f"the learner asked for an exercise on {intent.point}, which has no exercise type yet"
+        return ExercisePlan(type="gap_fill", level=level, topic=topic, reason=reason, on_point=False), reason
     if intent.point is not None:
-        kind = EXERCISE_FOR_POINT.get(intent.point, "gap_fill")
+        kind = EXERCISE_FOR_POINT[intent.point]
         reason = f"the learner asked for an exercise on {intent.point}"
         mistake = MISTAKE_FOR_POINT.get(intent.point) if kind == "error_correction" else None
         answers = sorted(ANSWERS_FOR_POINT.get(intent.point, ())) if kind == "open_gap" else []

@@ -25,9 +25,11 @@ EXPORT_DIR = "exports"
 class ExerciseSessions:
     """Create exercise sessions, run their turns under the writer lock, and show any version of their set."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, confined: bool = False) -> None:
         self.services = services
         self.store = services.sessions
+        #: exports named in a turn stay in the export directory (the web app)
+        self.confined = confined
 
     @cached_property
     def graph(self) -> Any:
@@ -38,6 +40,7 @@ class ExerciseSessions:
             self.services.item_graph,
             self.services.data_dir / EXPORT_DIR,
             self.store.checkpointer_for(ExerciseSessionState),
+            confined=self.confined,
         )
 
     def start(self, title: str = "") -> SessionInfo:

@@ -72,7 +72,7 @@ class WebContext:
         """Exercise sessions (the graph and the index are built on first use)."""
         from forge.sessions.exercises import ExerciseSessions
 
-        return ExerciseSessions(self.services)
+        return ExerciseSessions(self.services, confined=True)  # a web user names no path on the server
 
     @cached_property
     def templates(self) -> Jinja2Templates:

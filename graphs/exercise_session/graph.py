@@ -47,9 +47,15 @@ def turn_result(values: dict[str, Any], session_id: str, trace_id: str | None) -
     )
 
 
-def build_exercise_session_graph(ctx: AgentContext, item_graph: Any, export_dir: Path, checkpointer: Any) -> Any:
-    """Compile the session graph over the item graph, with the session store's checkpointer."""
-    nodes = ExerciseNodes(ctx, item_graph, export_dir)
+def build_exercise_session_graph(
+    ctx: AgentContext, item_graph: Any, export_dir: Path, checkpointer: Any, *, confined: bool = False
+) -> Any:
+    """Compile the session graph over the item graph, with the session store's checkpointer.
+
+    `confined` keeps every export a turn asks for inside `export_dir` (for the web app, whose users name files on
+    a machine that is not theirs).
+    """
+    nodes = ExerciseNodes(ctx, item_graph, export_dir, confined=confined)
     graph = StateGraph(ExerciseSessionState, input_schema=ExerciseTurnInput)
     for name in NODES:
         node = telemetry.traced_node(name, getattr(nodes, name), learner_fields=("message",))

@@ -33,8 +33,10 @@ from knowledge.errors import UserInputError
 class ExerciseNodes:
     """The graph's nodes over an agent context, the item graph and the export directory."""
 
-    def __init__(self, ctx: AgentContext, item_graph: Any, export_dir: Path) -> None:
+    def __init__(self, ctx: AgentContext, item_graph: Any, export_dir: Path, *, confined: bool = False) -> None:
         self.ctx, self.item_graph, self.export_dir = ctx, item_graph, export_dir
+        #: True for sessions run on someone else's behalf (the web app): exports stay in the export directory
+        self.confined = confined
 
     def understand(self, state: ExerciseSessionState) -> dict[str, Any]:
         """Parse the message; decide whether there is anything to apply."""
@@ -119,6 +121,12 @@ class ExerciseNodes:
         """Write the export the turn asked for (its path and format), of the version the turn ends with."""
         if wish is None:
             return None
+        if self.confined and wish.export_path and not _plain_name(wish.export_path):
+            step.problems.append(
+                f"{wish.export_path!r} is not a plain file name; here an export is kept with the set's other exports, "
+                "so give a name without a folder (e.g. week3.xml) or use the Export links."
+            )
+            return None
         versions = state.get("versions", [])
         number = len(versions) + (1 if _changed(current_set(versions), step.set) else 0)
         try:
@@ -129,6 +137,12 @@ class ExerciseNodes:
             return None
         step.changes.append(Change(kind="exported", text=f"exported version {number} to {record.path}"))
         return record
+
+
+def _plain_name(path: str) -> bool:
+    """Whether an export path is a bare file name (no folder, no '..', not absolute, no '~')."""
+    candidate = Path(path)
+    return len(candidate.parts) == 1 and candidate.name not in ("", ".", "..") and not path.startswith("~")
 
 
 def _thread(config: RunnableConfig) -> str:

@@ -208,15 +208,15 @@ class TutorNodes:
         offered = PendingExercise(turn=turn, type=plan.type, item=result.item, reason=reason, run_id=result.run_id,
                                   trace_id=result.trace_id, words=plan.words)  # fmt: skip
         on_point = result.item is not None and practises(plan, result.item)
-        here = {"reply": (_HERE_IS if on_point else _CLOSE_TO).format(what=exercise_words(intent))} if (
-            requested and intent) else {}  # fmt: skip
+        wording = _HERE_IS if on_point else _CLOSE_TO if plan.on_point else _ON_TOPIC
+        here = {"reply": wording.format(what=exercise_words(intent))} if requested and intent else {}
         return here | {"offered": offered, "learner_next": updated,
                        "decisions": [self._decide(turn, "offer", plan.type, reason)]}  # fmt: skip
 
     def _item(self, request: ItemRequest, plan: ExercisePlan) -> ItemResult:
         """Run the item graph; for a requested point, ask again (new seed) while the item practises something else."""
         result = run_item(self.item_graph(), request)
-        for attempt in range(1, REQUEST_ATTEMPTS):
+        for attempt in range(1, REQUEST_ATTEMPTS if plan.on_point else 1):
             if result.item is not None and practises(plan, result.item):
                 break
             again = request.model_copy(update={"seed": request.seed + attempt, "run_id": uuid.uuid4().hex})
@@ -251,7 +251,11 @@ RULES_MODEL = "rules"
 REQUEST_ATTEMPTS = 2
 _HERE_IS = "Here is a short exercise on {what}. Write your answer in your next message."
 _CLOSE_TO = (
-    "I could not make one exactly on {what} just now, so here is a short exercise close to it. "
+    "I could not make one exactly on {what} just now, so here is a different short exercise instead. "
+    "Write your answer in your next message."
+)
+_ON_TOPIC = (
+    "I cannot make exercises on {what} yet, so here is a short one on the words of our chat instead. "
     "Write your answer in your next message."
 )
 _NO_EXERCISE = (

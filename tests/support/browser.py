@@ -38,7 +38,7 @@ CHROMIUM_ARGS = (
 
 
 def chromium_executable() -> str | None:
-    """The chromium to drive: $PF_TEST_CHROMIUM, else /usr/bin/chromium, else `chromium` on PATH; None if none exists."""
+    """The chromium to drive: $PF_TEST_CHROMIUM, else /usr/bin/chromium, else `chromium` on PATH (None if none)."""
     configured = os.environ.get("PF_TEST_CHROMIUM")
     if configured:
         return configured if _is_executable(configured) else None
