@@ -9,7 +9,6 @@ the first message. Screenshots go to docs/screenshots/ only with FORGE_SCREENSHO
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,14 +16,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from forge.services import Services
-from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser
+from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser, screenshot_dir
 from tests.support.services_helpers import make_services
 from tests.support.web_helpers import PASSWORD, ApiClient, add_user, live_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
-DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 #: Console errors that are not the learner pages': the CSP refusing the `style` attribute forge/web/plots.py puts on
 #: each <svg> (learner.css sizes the plots instead); the browser's own /favicon.ico request is left out below.
 KNOWN_ERRORS = ("Applying inline style violates the following Content Security Policy directive 'style-src 'self''",)
@@ -52,27 +50,10 @@ document.addEventListener("DOMContentLoaded", () => {
 TURN_MS = 240_000
 
 
-def screenshots_wanted() -> bool:
-    """Whether FORGE_SCREENSHOTS=1 was set for this run.
-
-    tests/conftest.py drops every FORGE_* variable from os.environ before the tests start, so the value is also
-    read from the environment the process was started with.
-    """
-    if os.environ.get("FORGE_SCREENSHOTS") == "1":
-        return True
-    try:
-        started = Path("/proc/self/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"FORGE_SCREENSHOTS=1" in started
-
-
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: docs/screenshots with FORGE_SCREENSHOTS=1, else the test's tmp dir."""
-    target = DOCS_SHOTS if screenshots_wanted() else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    return screenshot_dir(tmp_path)
 
 
 @pytest.fixture

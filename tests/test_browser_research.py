@@ -7,14 +7,13 @@ run). Screenshots go to docs/screenshots/ only with FORGE_SCREENSHOTS=1, else in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser
+from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser, screenshot_dir
 from tests.support.services_helpers import make_services
 from tests.support.web_helpers import PASSWORD, live_server
 from tests.test_web_research import Site, make_traces
@@ -22,7 +21,11 @@ from tests.test_web_research import Site, make_traces
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
-DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/screenshots with FORGE_SCREENSHOTS=1, else the test's tmp dir."""
+    return screenshot_dir(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -35,29 +38,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[
             yield make_traces(services, base)
     finally:
         services.close()
-
-
-def screenshots_wanted() -> bool:
-    """Whether FORGE_SCREENSHOTS=1 was set when pytest started.
-
-    tests/conftest.py drops every FORGE_* variable before the tests run, so the process's initial environment
-    (/proc/self/environ, Linux) is read when the variable is no longer in os.environ.
-    """
-    if os.environ.get("FORGE_SCREENSHOTS") == "1":
-        return True
-    try:
-        initial = Path("/proc/self/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"FORGE_SCREENSHOTS=1" in initial
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: docs/screenshots with FORGE_SCREENSHOTS=1, else the test's tmp dir."""
-    target = DOCS_SHOTS if screenshots_wanted() else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    return target
 
 
 def log_in(page: Page, name: str = "rita") -> None:

@@ -7,7 +7,6 @@ Screenshots go to docs/screenshots/ only with FORGE_SCREENSHOTS=1, else into the
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,31 +17,23 @@ from lxml import etree
 from forge.reviews.store import ReviewFilter, ReviewStore
 from forge.services import Services
 from forge.web.accounts import Accounts
-from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser
+from tests.support.browser import DESKTOP, PHONE, chromium_page, require_browser, screenshot_dir
 from tests.support.services_helpers import make_services
 from tests.support.web_helpers import PASSWORD, add_user, live_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
-DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 #: Long enough for a set of three on two busy cores (the first run also builds the retrieval index).
 SET_MS = 420_000
 #: Long enough for an edit's checks (the meaning checks score with the model).
 REVIEW_MS = 120_000
 
 
-def screenshots_wanted() -> bool:
-    """Whether FORGE_SCREENSHOTS=1 was set for this run (tests/conftest.py keeps that variable)."""
-    return os.environ.get("FORGE_SCREENSHOTS") == "1"
-
-
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: docs/screenshots with FORGE_SCREENSHOTS=1, else the test's tmp dir."""
-    target = DOCS_SHOTS if screenshots_wanted() else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    return screenshot_dir(tmp_path)
 
 
 @pytest.fixture

@@ -94,3 +94,14 @@ def chromium_page(base_url: str, *, width: int = DESKTOP[0], height: int = DESKT
                 context.close()
         finally:
             browser.close()
+
+
+#: Where the browser tests put their screenshots when asked (FORGE_SCREENSHOTS=1, kept by tests/conftest.py).
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots when FORGE_SCREENSHOTS=1 is set (to refresh the docs), else the test's own tmp dir."""
+    target = DOCS_SHOTS if os.environ.get("FORGE_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    return target
