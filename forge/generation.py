@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.item.intake import check_type, clean_topic
+from agents.models.deadline import deadline
 from forge.services import Services
 from graphs.item.graph import run_item
 from graphs.item.state import MAX_USED_WORDS, ItemRequest, ItemResult
@@ -81,7 +82,9 @@ def run_request(svc: Services, request: Request, progress: Progress | None = Non
 
 def _run_in_set(svc: Services, request: ItemRequest, used: list[str]) -> ItemResult:
     """Run one item of a set, steering it off the words in `used`, then add the words it teaches to `used`."""
-    result = run_item(svc.item_graph, request.model_copy(update={"used_words": used[-MAX_USED_WORDS:]}))
+    graph = svc.item_graph  # built (models loaded) before the item's deadline starts
+    with deadline(svc.settings.item_deadline_s, label="item"):  # bounds every model call of the item
+        result = run_item(graph, request.model_copy(update={"used_words": used[-MAX_USED_WORDS:]}))
     used.extend(taught_words(result.item))
     return result
 

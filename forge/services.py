@@ -60,6 +60,7 @@ class Services:
             ),
             ollama=OllamaConfig(
                 host=s.resolved_ollama_host,
+                hosts=s.ollama_hosts,
                 timeout_s=s.ollama_timeout_s,
                 retries=s.ollama_retries,
                 backoff_s=s.ollama_backoff_s,

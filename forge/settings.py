@@ -7,14 +7,15 @@ Unknown keys in the file and unknown `FORGE_*` variables are errors, so typos fa
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from knowledge.errors import UserInputError
 from knowledge.levels import parse_level
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     ollama_host: str | None = Field(
         default=None, description="Ollama server URL; falls back to OLLAMA_HOST, then http://127.0.0.1:11434."
     )
+    ollama_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Ollama server URLs of a pool (comma-separated or a JSON list); when set, ollama_host is unused.",
+    )
+    turn_deadline_s: float = Field(
+        default=20.0, gt=0, description="Overall wall-clock budget of one tutoring turn, escalations included."
+    )
+    item_deadline_s: float = Field(
+        default=90.0, gt=0, description="Overall wall-clock budget of one generated item, escalations included."
+    )
     escalation_chain: list[str] = Field(
         default_factory=lambda: ["ollama:qwen2.5:7b-instruct", "ollama:mistral:7b-instruct"],
         description="Models tried in order when a case is escalated.",
@@ -91,6 +102,16 @@ class Settings(BaseSettings):
         """Adapter keys must be CEFR levels; normalise them ('b1' -> 'B1')."""
         return {parse_level(k).value: v for k, v in value.items()}
 
+    @field_validator("ollama_hosts", mode="before")
+    @classmethod
+    def _hosts_list(cls, value: Any) -> Any:
+        """Accept 'http://a:11434,http://b:11434' as well as a JSON or TOML list; blanks are dropped."""
+        if isinstance(value, str):
+            text = value.strip()
+            parts = json.loads(text) if text.startswith("[") else text.split(",")
+            return [str(p).strip() for p in parts if str(p).strip()]
+        return value
+
     @field_validator("escalate_at")
     @classmethod
     def _escalate_at_is_level(cls, value: str) -> str:
@@ -114,6 +135,11 @@ class Settings(BaseSettings):
     def resolved_ollama_host(self) -> str:
         """The Ollama URL actually used: setting, then OLLAMA_HOST (as the official client does), then default."""
         return self.ollama_host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+
+    @property
+    def resolved_ollama_hosts(self) -> list[str]:
+        """The Ollama pool actually used: ollama_hosts if set, else the one host of `resolved_ollama_host`."""
+        return list(self.ollama_hosts) or [self.resolved_ollama_host]
 
     @classmethod
     def settings_customise_sources(

@@ -110,6 +110,19 @@ def test_response_check_rejects_an_answer() -> None:
     assert out.attempts[0].message is not None and "uses a C2 word" in out.attempts[0].message
 
 
+def test_a_deadline_stops_the_chain_before_the_next_model() -> None:
+    from agents.models.deadline import deadline
+
+    slow = ScriptedModel([Reply(text="too hard", delay_s=1.0)], "slow")
+    after = ScriptedModel(["easy words"], "after")
+    chain = EscalationChain([slow, after], check=lambda r: "too hard" if "hard" in r.text else None)
+    with deadline(3.2), pytest.raises(AllModelsFailed) as failed:  # 2.2 s left after `slow`, 2 s kept back
+        chain.call(REQUEST)
+    assert after.calls == 0
+    assert [a.error_type for a in failed.value.chain_attempts] == ["InvalidModelOutput", "DeadlineReached"]
+    assert (failed.value.chain_attempts[1].message or "").startswith("deadline: ")
+
+
 def test_empty_chain_fails_cleanly() -> None:
     with pytest.raises(AllModelsFailed, match="no models"):
         EscalationChain([]).call(REQUEST)

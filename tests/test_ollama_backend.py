@@ -222,6 +222,15 @@ def test_per_call_timeout_overrides_the_config(ollama_api: OllamaTestServer) -> 
     assert info.value.attempts == 1
 
 
+def test_a_deadline_cuts_the_attempt_and_stops_the_retries(ollama_api: OllamaTestServer) -> None:
+    from agents.models.deadline import deadline
+
+    ollama_api.inject("hang")
+    with deadline(1.5, label="turn"), pytest.raises(ModelTimeout, match=r"within 1\.\d s") as info:
+        model(ollama_api, timeout_s=60, retries=2).chat(HI, options=SHORT)
+    assert info.value.attempts == 1 and ollama_api.chat_requests() == 1
+
+
 def test_http_500_is_retried_then_unavailable(ollama_api: OllamaTestServer) -> None:
     ollama_api.inject("status", status=500, message="runner crashed")
     with pytest.raises(ModelUnavailable, match="HTTP 500: runner crashed") as info:

@@ -5,6 +5,11 @@ model) and falls back on given exceptions or on a failed response check; but eve
 kind and message, latency, backend tries) in a `ChainCall`, or carried by `AllModelsFailed` when nothing worked. Each
 attempt is a span event (and each failover a decision with its reason) on one `invoke_agent escalation_chain` span;
 the models' own `chat` spans are its children.
+
+Under a deadline (agents/models/deadline.py) each model runs under a deadline `reserve_s` earlier, so the work that
+called the chain keeps time to finish with its local answer; a model is not tried with less than `min_model_s` left,
+and that is recorded as a `chain.deadline` decision ("deadline: 3.1 s left of 20 s ...") and an attempt of kind
+timeout, so the caller's usual degraded path runs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents import telemetry
+from agents.models import deadline
 from agents.models.base import Availability, Capabilities, ChatModel, ChatResult, ModelRequest
 from agents.models.errors import (
     ErrorKind,
@@ -32,6 +38,10 @@ DEFAULT_ESCALATE_ON: tuple[type[ModelError], ...] = (ModelTimeout, ModelUnavaila
 
 #: A check of a successful reply: None if acceptable, else the reason it is not (recorded as invalid output).
 ResultCheck = Callable[[ChatResult], str | None]
+#: Seconds of a deadline kept back for the caller to finish after the chain gives up (its local path, the reply).
+DEFAULT_RESERVE_S = 2.0
+#: Fewest seconds worth trying a model with (below this it could not answer: record why and stop).
+DEFAULT_MIN_MODEL_S = 1.0
 
 
 class ChainAttempt(BaseModel):
@@ -98,10 +108,14 @@ class EscalationChain(ChatModel):
         *,
         escalate_on: tuple[type[ModelError], ...] = DEFAULT_ESCALATE_ON,
         check: ResultCheck | None = None,
+        reserve_s: float = DEFAULT_RESERVE_S,
+        min_model_s: float = DEFAULT_MIN_MODEL_S,
     ) -> None:
         self.models = list(models)
         self.escalate_on = escalate_on
         self.check = check
+        self.reserve_s = reserve_s
+        self.min_model_s = min_model_s
         self.id = "chain:" + ",".join(self.ids)
         self.model_name = self.id
         # Any model may be the one that answers, so the chain promises only what all of them can do.
@@ -176,8 +190,13 @@ class EscalationChain(ChatModel):
         with telemetry.start_span("invoke_agent escalation_chain", attrs=attrs) as span:
             for model in self.models:
                 start = time.perf_counter()
+                left = deadline.remaining()
+                if left is not None and left - self.reserve_s < self.min_model_s:
+                    attempts.append(self._out_of_time(span, model, left))
+                    break
                 try:
-                    result = model.request(request)
+                    with deadline.deadline(None if left is None else left - self.reserve_s, label="escalation"):
+                        result = model.request(request)
                     self._accept(model, result)
                 except self.escalate_on as exc:
                     attempts.append(_failed(model, exc, time.perf_counter() - start))
@@ -197,6 +216,16 @@ class EscalationChain(ChatModel):
                 record.result = result
                 return result
             raise AllModelsFailed(list(attempts))
+
+    def _out_of_time(self, span: Any, model: ChatModel, left: float) -> ChainAttempt:
+        """Record that the deadline leaves no time for `model` (nor the ones after it): a decision and an attempt."""
+        reason = f"deadline: {max(left, 0.0):.1f} s left, {self.reserve_s:g} s kept for the local answer"
+        telemetry.record_decision(span, "chain.deadline", "give up", f"{reason}; {model.id} not tried",
+                                  left_s=round(left, 2))  # fmt: skip
+        attempt = ChainAttempt(model=model.id, ok=False, error_kind="timeout", error_type="DeadlineReached",
+                               message=reason, latency_s=0.0, tries=0)  # fmt: skip
+        span.add_event("forge.escalation.attempt", _event_attrs(attempt))
+        return attempt
 
     def _accept(self, model: ChatModel, result: ChatResult) -> None:
         """Apply the response check; an unacceptable answer counts as invalid output of that model."""

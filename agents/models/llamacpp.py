@@ -23,6 +23,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, Field
 
 from agents import streaming
+from agents.models import deadline
 from agents.models.base import (
     Availability,
     Capabilities,
@@ -215,8 +216,12 @@ class LlamaCppModel(ChatModel):
         """Run one completion under the instance lock, with timeout, usage and timings."""
         from llama_cpp import StoppingCriteriaList
 
-        timeout = options.timeout_s or self.config.timeout_s
         with loaded.lock:
+            # Cut to the deadline once the lock is ours: waiting for another call's turn uses the deadline up too.
+            # llama.cpp cannot be stopped mid-token, so the budget is checked after every token (`_Budget`).
+            timeout = deadline.clamp(options.timeout_s or self.config.timeout_s)
+            if timeout <= 0:
+                raise ModelTimeout(f"{self.id} was not started: {deadline.describe()}", model=self.id)
             watch = Stopwatch()
             budget = _Budget(watch, timeout)
             kwargs = dict(

@@ -8,6 +8,15 @@ Streaming gives the time to first token; the final chunk gives the token counts 
 Failures are classified by whose fault they are (see docs/ollama.md): timeouts, refused or dropped connections,
 HTTP 5xx/429 and responses that are not valid JSON are retried with exponential backoff and full jitter; HTTP 404 is
 `ModelNotFound` at once (listing what the server has); any other 4xx is our `ModelBug`.
+
+Hosts: the calls go to a `HostPool` (agents/models/pool.py), shared by every Ollama model of the registry. Within one
+attempt, a host that fails by its own fault (refused, 5xx, dropped, not JSON) is ejected and the attempt goes on at
+once on the next host with what is left of the attempt's budget; a host that times out uses the attempt up, so the
+retry goes to another host. The host that served a call is on its span (`server.address`, `forge.ollama.host`) and
+every skipped host is a `forge.decision` (`ollama.host`) with the reason.
+
+Deadline: every attempt's budget is clamped to the time left before the deadline in effect (agents/models/deadline.py),
+and no retry starts once too little time is left, so a hung server never costs more than the turn's deadline.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field, ValidationError
 
 from agents import telemetry
+from agents.models import deadline
 from agents.models.base import (
     Availability,
     Capabilities,
@@ -52,6 +62,7 @@ from agents.models.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
+from agents.models.pool import HostPool, PoolConfig
 
 T = TypeVar("T")
 
@@ -62,6 +73,8 @@ CONNECT_TIMEOUT_S = 5.0
 READ_BACKSTOP_S = 1.0
 #: HTTP statuses worth another try: rate limited, or the server's own trouble.
 RETRYABLE_STATUS = frozenset({408, 429})
+#: An attempt (or another host within one) is not started with less time than this left: it could not finish.
+MIN_ATTEMPT_S = 0.5
 
 
 class OllamaConfig(BaseModel):
@@ -70,11 +83,17 @@ class OllamaConfig(BaseModel):
     host: str | None = Field(
         default=None, description="Server URL; None lets the client use OLLAMA_HOST or its default."
     )
+    hosts: list[str] = Field(default_factory=list, description="Server URLs of a pool; when given, `host` is not used.")
+    pool: PoolConfig = Field(default_factory=PoolConfig, description="Health checks and ejection of pool hosts.")
     timeout_s: float = Field(default=60.0, gt=0, description="Wall-clock budget per attempt.")
     retries: int = Field(default=2, ge=0, le=10, description="Extra attempts after a retryable failure.")
     backoff_s: float = Field(default=0.5, ge=0, description="First backoff delay; doubles each retry, with jitter.")
     backoff_max_s: float = Field(default=8.0, ge=0, description="Upper bound of one backoff delay.")
     probe_timeout_s: float = Field(default=2.0, gt=0, description="Budget of the quick /api/tags check.")
+
+
+class _NoTimeLeft(ModelTimeout):
+    """Too little time is left before the deadline to start (another) attempt."""
 
 
 class _DeadlinePassed(Exception):
@@ -114,23 +133,26 @@ class OllamaModel(ChatModel):
 
     backend = "ollama"
 
-    def __init__(self, name: str, config: OllamaConfig | None = None) -> None:
+    def __init__(self, name: str, config: OllamaConfig | None = None, pool: HostPool | None = None) -> None:
         self.config = config or OllamaConfig()
         self.id = f"ollama:{name}"
         self.model_name = name
         self.capabilities = Capabilities(tools=True, json_schema=True, completion=False, logprobs=False)
-        self._clients: dict[float, ollama.Client] = {}
+        self._clients: dict[tuple[str, float], ollama.Client] = {}
         self._clients_lock = threading.Lock()
-        self.host = _base_url(self._client(self.config.probe_timeout_s))
+        self._own_pool = pool is None
+        self.pool = pool or build_pool(self.config)
+        #: The first host, for messages that name one server.
+        self.host = self.pool.urls[0]
 
-    def _client(self, timeout_s: float) -> ollama.Client:
-        """A client whose httpx timeouts fit this budget (one per distinct budget, reused and thread-safe)."""
-        key = round(timeout_s, 3)
+    def _client(self, host: str, timeout_s: float) -> ollama.Client:
+        """A client for one host whose httpx timeouts fit this budget (reused per host and half-second budget)."""
+        budget = max(0.5, -(-timeout_s // 0.5) * 0.5)  # deadlines make budgets vary; round up so clients are reused
+        key = (host, budget)
         with self._clients_lock:
             if key not in self._clients:
-                timeout = httpx.Timeout(timeout_s + READ_BACKSTOP_S, connect=min(timeout_s, CONNECT_TIMEOUT_S))
-                # host=None makes the client read OLLAMA_HOST itself, exactly as the official client does.
-                self._clients[key] = ollama.Client(host=self.config.host, timeout=timeout)
+                timeout = httpx.Timeout(budget + READ_BACKSTOP_S, connect=min(budget, CONNECT_TIMEOUT_S))
+                self._clients[key] = ollama.Client(host=host, timeout=timeout)
             return self._clients[key]
 
     def _chat(self, request: ModelRequest) -> ChatResult:
@@ -157,40 +179,88 @@ class OllamaModel(ChatModel):
         return _Request(kwargs, request.schema, {t.name for t in offered}, must_call)
 
     def _with_retries(self, request: _Request, budget_s: float) -> tuple[_Reply, int]:
-        """Run attempts until one succeeds, a failure is not worth retrying, or the retries are used up."""
+        """Run attempts until one succeeds, a failure is not worth retrying, or the retries or the time run out."""
         attempt = 1
         while True:
             try:
-                return self._attempt(request, budget_s, attempt), attempt
+                return self._attempt(request, self._budget(budget_s, attempt), attempt), attempt
             except ModelError as exc:
                 exc.attempts = attempt
                 if not _worth_retrying(exc) or attempt > self.config.retries:
                     raise
                 delay = _backoff_delay(attempt, self.config.backoff_s, self.config.backoff_max_s)
+                left = deadline.remaining()
+                if left is not None and left - delay < MIN_ATTEMPT_S:
+                    telemetry.record_decision(None, "ollama.retry", "give up", f"{deadline.describe()}; {exc}")
+                    raise
                 _note_retry(exc, attempt, delay)
                 time.sleep(delay)
                 attempt += 1
 
+    def _budget(self, budget_s: float, attempt: int) -> float:
+        """The attempt's budget cut to the deadline; _NoTimeLeft when too little is left to start it."""
+        budget = deadline.clamp(budget_s)
+        if budget < min(budget_s, MIN_ATTEMPT_S):
+            raise _NoTimeLeft(f"{self.id}: no time for attempt {attempt} ({deadline.describe()})", model=self.id)
+        return budget
+
     def _attempt(self, request: _Request, budget_s: float, attempt: int) -> _Reply:
-        """One streamed /api/chat call within a wall-clock budget; every failure comes out as a ModelError."""
+        """One attempt within a wall-clock budget, moving to the next host when one fails by its own fault."""
+        ends = time.monotonic() + budget_s
+        tried: set[str] = set()
+        while True:
+            picked = self.pool.pick(tried)
+            if picked is None:
+                raise ModelUnavailable(f"{self.id}: no Ollama host left to try", model=self.id)
+            host, in_pool = picked
+            left = ends - time.monotonic()
+            try:
+                with self.pool.serving(host):
+                    reply = self._attempt_on(host, request, left, attempt)
+            except ModelError as exc:
+                tried.add(host)
+                if not self._move_on(host, exc, in_pool, ends - time.monotonic(), tried):
+                    raise
+                continue
+            self.pool.succeeded(host)
+            _note_host(host, in_pool, len(tried))
+            return reply
+
+    def _move_on(self, host: str, exc: ModelError, in_pool: bool, left_s: float, tried: set[str]) -> bool:
+        """After a host failed: eject it if it was its fault, and say whether the attempt goes on on another host."""
+        if len(self.pool.urls) == 1:
+            return False  # one host: the retries (recorded as `forge.retry` events) are all there is
+        own_fault = _worth_retrying(exc)
+        if own_fault:
+            self.pool.failed(host, f"{exc.kind}: {str(exc)[:200]}")
+        elif not isinstance(exc, ModelNotFound):
+            return False  # our bug, bad output, a missing capability: another host would do the same
+        nxt = self.pool.pick(tried) if left_s >= MIN_ATTEMPT_S else None
+        choice = "ejected" if own_fault and in_pool else "skipped"
+        where = f"next host {nxt[0]}" if nxt else "no other host in this attempt"
+        telemetry.record_decision(None, "ollama.host", choice, f"{host}: {exc.kind}: {exc}; {where}", host=host)
+        return nxt is not None
+
+    def _attempt_on(self, host: str, request: _Request, budget_s: float, attempt: int) -> _Reply:
+        """One streamed /api/chat call to one host within a wall-clock budget; any failure comes out as a ModelError."""
         try:
             return _within(
-                lambda cancel: self._stream(request, budget_s, cancel),
+                lambda cancel: self._stream(host, request, budget_s, cancel),
                 budget_s,
                 f"{self.model_name}-attempt-{attempt}",
             )
         except _DeadlinePassed as exc:
             raise ModelTimeout(
-                f"{self.id} did not finish within {budget_s:.1f} s (attempt {attempt}, server {self.host})",
+                f"{self.id} did not finish within {budget_s:.1f} s (attempt {attempt}, server {host})",
                 model=self.id,
             ) from exc
         except Exception as exc:
-            raise self._classify(exc) from exc
+            raise self._classify(exc, host) from exc
 
-    def _stream(self, request: _Request, budget_s: float, cancel: threading.Event) -> _Reply:
+    def _stream(self, host: str, request: _Request, budget_s: float, cancel: threading.Event) -> _Reply:
         """Consume the NDJSON stream (runs in the worker thread); stops early when the caller gave up."""
         reply = _Reply()
-        stream: Iterator[ollama.ChatResponse] = self._client(budget_s).chat(**request.kwargs, stream=True)
+        stream: Iterator[ollama.ChatResponse] = self._client(host, budget_s).chat(**request.kwargs, stream=True)
         try:
             for chunk in stream:
                 if cancel.is_set():
@@ -200,15 +270,15 @@ class OllamaModel(ChatModel):
                     return reply
         finally:
             _close(stream)
-        raise ModelUnavailable(f"{self.id}: the stream from {self.host} ended before its final chunk", model=self.id)
+        raise ModelUnavailable(f"{self.id}: the stream from {host} ended before its final chunk", model=self.id)
 
-    def _classify(self, exc: Exception) -> ModelError:
+    def _classify(self, exc: Exception, host: str) -> ModelError:
         """Turn a client, transport or protocol failure into the matching ModelError (the caller chains the cause)."""
         if isinstance(exc, ModelError):
             return exc
         if isinstance(exc, ollama.ResponseError):
-            return self._classify_status(exc)
-        where = f"Ollama server at {self.host}"
+            return self._classify_status(exc, host)
+        where = f"Ollama server at {host}"
         if isinstance(exc, httpx.TimeoutException):
             return ModelTimeout(f"{self.id}: {where} timed out ({type(exc).__name__})", model=self.id)
         # The client turns httpx.ConnectError into a bare ConnectionError; its subclasses mean a dropped connection.
@@ -222,32 +292,33 @@ class OllamaModel(ChatModel):
             return ModelBug(f"{self.id}: the ollama client refused our request: {exc}", model=self.id)
         return ModelBug(f"{self.id}: unexpected {type(exc).__name__} while calling Ollama: {exc}", model=self.id)
 
-    def _classify_status(self, exc: ollama.ResponseError) -> ModelError:
+    def _classify_status(self, exc: ollama.ResponseError, host: str) -> ModelError:
         """Classify an HTTP error status (or an error line in the middle of the stream)."""
         code, reason = exc.status_code, str(exc.error)[:300]
         if code == 404:
-            return ModelNotFound(self._not_found_message(reason), model=self.id)
+            return ModelNotFound(self._not_found_message(reason, host), model=self.id)
         if code == -1:
             return ModelUnavailable(f"{self.id}: Ollama failed while generating: {reason}", model=self.id)
         if code >= 500 or code in RETRYABLE_STATUS:
-            return ModelUnavailable(f"{self.id}: Ollama at {self.host} answered HTTP {code}: {reason}", model=self.id)
+            return ModelUnavailable(f"{self.id}: Ollama at {host} answered HTTP {code}: {reason}", model=self.id)
         if "does not support" in reason:
             return ModelLacksCapability(f"{self.id}: {reason}", model=self.id)
         return ModelBug(f"{self.id}: Ollama rejected our request with HTTP {code}: {reason}", model=self.id)
 
-    def _not_found_message(self, reason: str) -> str:
+    def _not_found_message(self, reason: str, host: str) -> str:
         """Say the model is missing and, if the server lists its models, which ones it has."""
-        names = self._installed()
+        names = self._installed(host)
         has = f"; it has {', '.join(names) if names else 'no models'}" if names is not None else ""
         return (
-            f"The Ollama server at {self.host} has no model {self.model_name!r} ({reason}){has}. "
+            f"The Ollama server at {host} has no model {self.model_name!r} ({reason}){has}. "
             f"Pull it with `ollama pull {self.model_name}` or change the escalation chain."
         )
 
-    def _installed(self) -> list[str] | None:
+    def _installed(self, host: str) -> list[str] | None:
         """Names of the models the server has, or None if /api/tags does not answer."""
+        budget = deadline.clamp(self.config.probe_timeout_s)
         try:
-            listing = _within(lambda _: self._client(self.config.probe_timeout_s).list(), self.config.probe_timeout_s)
+            listing = _within(lambda _: self._client(host, budget).list(), budget)
         except Exception:  # the listing only decorates an error message; any failure means "unknown"
             return None
         return [m.model for m in listing.models if m.model]
@@ -285,30 +356,62 @@ class OllamaModel(ChatModel):
             raise InvalidModelOutput(f"{self.id} answered in text although a tool call was required", model=self.id)
 
     def availability(self) -> Availability:
-        """Ask /api/tags (short timeout) whether the server answers and has this model."""
-        budget = self.config.probe_timeout_s
+        """Ask the pool's hosts (/api/tags, short timeout) until one answers and has this model.
+
+        Ejected hosts are not asked (the health checks decide when they are back), unless every host is ejected.
+        """
+        states = self.pool.status()
+        usable = [s.url for s in states if s.healthy] or [s.url for s in states]
+        details: list[str] = []
+        for host in usable:
+            state = self._host_availability(host)
+            if state.reachable:
+                return state
+            details.append(state.detail)
+        ejected = [f"{s.url} is out of the pool ({s.reason})" for s in states if not s.healthy and s.url not in usable]
+        return Availability(model=self.id, reachable=False, detail="; ".join(details + ejected))
+
+    def _host_availability(self, host: str) -> Availability:
+        """Whether one host answers /api/tags within the probe timeout (cut to the deadline) and has this model."""
+        budget = max(deadline.clamp(self.config.probe_timeout_s), 0.05)
         try:
-            listing = _within(lambda _: self._client(budget).list(), budget)
+            listing = _within(lambda _: self._client(host, budget).list(), budget)
         except _DeadlinePassed:
-            detail = f"Ollama at {self.host} did not answer within {budget} s"
+            detail = f"Ollama at {host} did not answer within {budget:.1f} s"
             return Availability(model=self.id, reachable=False, detail=detail)
         except Exception as exc:
-            reason = str(self._classify(exc)).removeprefix(f"{self.id}: ")
+            reason = str(self._classify(exc, host)).removeprefix(f"{self.id}: ")
             return Availability(model=self.id, reachable=False, detail=reason)
         names = [m.model for m in listing.models if m.model]
         if any(_same_model(self.model_name, n) for n in names):
-            return Availability(model=self.id, reachable=True, detail=f"served by Ollama at {self.host}")
+            return Availability(model=self.id, reachable=True, detail=f"served by Ollama at {host}")
         others = ", ".join(names) or "no models"
         return Availability(
-            model=self.id, reachable=False, detail=f"Ollama at {self.host} answers but lacks this model (has {others})"
+            model=self.id, reachable=False, detail=f"Ollama at {host} answers but lacks this model (has {others})"
         )
 
     def close(self) -> None:
-        """Close the HTTP connection pools."""
+        """Close the HTTP connection pools, and the host pool if this model built it (else `ModelRegistry` does)."""
         with self._clients_lock:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+        if self._own_pool:
+            self.pool.close()
+
+
+def build_pool(config: OllamaConfig) -> HostPool:
+    """The pool of the configured hosts: `hosts` if given, else the one `host` (None: OLLAMA_HOST or the default)."""
+    urls = config.hosts or [_base_url(ollama.Client(host=config.host))]
+    return HostPool([u.rstrip("/") for u in urls], config.pool)
+
+
+def _note_host(host: str, in_pool: bool, skipped: int) -> None:
+    """Put the host that served the call on the current model-call span."""
+    url = httpx.URL(host)
+    attrs = {"server.address": url.host, "server.port": url.port, "forge.ollama.host": host}
+    attrs |= {"forge.ollama.hosts_skipped": skipped, "forge.ollama.host_in_pool": in_pool}
+    telemetry.set_attrs(trace.get_current_span(), attrs)
 
 
 def _within(fn: Callable[[threading.Event], T], budget_s: float, name: str = "ollama-call") -> T:

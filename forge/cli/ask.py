@@ -31,6 +31,7 @@ def ask(
     """Send one chat turn and print the reply."""
     from agents import telemetry
     from agents.models.base import GenerationOptions, Message
+    from agents.models.deadline import deadline
 
     text = prompt.strip()
     if not text:
@@ -39,8 +40,13 @@ def ask(
         raise UserInputError(f"The prompt has {len(text):,} characters; at most {MAX_PROMPT_CHARS:,} are accepted.")
     messages = ([Message.system(system)] if system else []) + [Message.user(text)]
     options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed)
-    chat_model = services(cli).model(model)  # builds the services, and so starts tracing, before the run span
-    with telemetry.run_span("ask", "ask", run_id=uuid.uuid4().hex, operation="invoke_agent"):
+    svc = services(cli)
+    chat_model = svc.model(model)  # builds the services, and so starts tracing, before the run span
+    # One question gets the budget of one item: a hung Ollama host can not hold it for every retry of every model.
+    with (
+        telemetry.run_span("ask", "ask", run_id=uuid.uuid4().hex, operation="invoke_agent"),
+        deadline(svc.settings.item_deadline_s, label="ask"),
+    ):
         trace_id = telemetry.current_trace_id()
         result = chat_model.chat(messages, options=options, schema=_load_schema(schema) if schema else None)
     if as_json:

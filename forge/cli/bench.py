@@ -404,3 +404,51 @@ def gleu_cmd(
     table.add_row("false alarms (a reference as input, changed)", f"{report.false_alarm_rate:.1%}", "≤ 10%")
     table.add_row("time per sentence", f"{report.s_per_sentence:.2f} s", "")
     console.print(table)
+
+
+@app.command("pool")
+def pool_cmd(
+    cli: typer.Context,
+    hosts: Annotated[
+        str | None, typer.Option(help="Comma-separated Ollama URLs (two or more); default: the ollama_hosts setting.")
+    ] = None,
+    calls: Annotated[int, typer.Option(min=2, max=200, help="Calls in the spread phase.")] = 8,
+    attempt_s: Annotated[float, typer.Option("--attempt-s", min=0.5, help="Per-attempt budget when failing over.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Ollama host pool: calls per host, failover time with a host failing or hung, turn time with every host hung."""
+    from forge.bench import pool as pool_bench
+
+    svc = services(cli)
+    given = [h.strip().rstrip("/") for h in hosts.split(",") if h.strip()] if hosts else None
+    urls = given or svc.settings.resolved_ollama_hosts
+    if len(urls) < 2:
+        raise UserInputError(f"The pool bench needs two or more hosts; got {urls}. Give --hosts URL,URL.")
+    if hosts:
+        svc.settings = svc.settings.model_copy(update={"ollama_hosts": urls})
+    with err_console.status("Measuring the pool") as status:
+        report = pool_bench.run(svc, urls, calls=calls, attempt_s=attempt_s, progress=lambda p: status.update(p))
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    table = Table(title=f"Ollama pool of {len(urls)} hosts")
+    for column in ("figure", "measured"):
+        table.add_column(column)
+    for url, served in report.calls_per_host.items():
+        table.add_row(f"calls served by {url}", str(served))
+
+    def secs(value: float | None) -> str:
+        return "skipped" if value is None else f"{value:.2f} s"
+
+    table.add_row("one call, first host answering 500", secs(report.failover_500_s))
+    table.add_row(f"one call, first host hung (attempt budget {report.attempt_s:g} s)", secs(report.failover_hang_s))
+    table.add_row("next call, hung host ejected", secs(report.after_ejection_s))
+    table.add_row(f"both hung: escalation + local answer (deadline {report.turn_deadline_s:g} s)",
+                  secs(report.escalation_fallback_s))  # fmt: skip
+    table.add_row("both hung: one tutoring turn" + (" (escalated)" if report.turn_escalated else ""),
+                  secs(report.turn_s))  # fmt: skip
+    console.print(table)
+    if report.fallback_reason:
+        console.print(f"[dim]why the chain gave up: {report.fallback_reason[:300]}[/dim]", highlight=False)
+    for note in report.skipped:
+        console.print(f"[dim]skipped: {note}[/dim]", highlight=False)

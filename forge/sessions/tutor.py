@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from agents.context import AgentContext
+from agents.models.deadline import deadline
 from agents.tutor.learner import LearnerModel
 from agents.tutor.messages import check_message
 from agents.tutor.policy import TutorPolicy
@@ -78,8 +79,10 @@ class TutorSessions:
         text = check_message(message, self.policy.max_turn_chars)
         info = self.get(session_id)
         start = parse_level(info.level) if info.level else self.policy.start_level
-        with self.store.writing(info.id):
-            result = run_tutor_turn(self.graph, info.id, text, run_id=uuid.uuid4().hex, now=now, start_level=start)
+        graph = self.graph  # built (models loaded) before the turn's deadline starts
+        with self.store.writing(info.id), deadline(self.services.settings.turn_deadline_s, label="tutoring_turn"):
+            # The deadline bounds every model call of the turn (a hung Ollama host included); see deadline.py.
+            result = run_tutor_turn(graph, info.id, text, run_id=uuid.uuid4().hex, now=now, start_level=start)
             self.store.touch(info.id, turns=result.turn, level=result.level_estimate, title=info.title or text)
         return result
 

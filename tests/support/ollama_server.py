@@ -33,9 +33,12 @@ from typing import Any, Literal
 DEFAULT_MODELS = ("qwen2.5:7b-instruct", "mistral:7b-instruct")
 VERSION = "0.12.0-forge-test"
 DEFAULT_NUM_PREDICT = 256
+#: How long a "hang" fault holds a request at most (it ends sooner when faults are cleared or the server stops).
+HANG_S = 3600.0
 
 FaultKind = Literal[
     "delay",  # wait delay_s before sending anything (a slow server or a model still loading)
+    "hang",  # accept the request and never answer (until the faults are cleared or the server stops)
     "drip",  # send the reply, but wait delay_s before each chunk (slow token dripping)
     "status",  # answer HTTP `status` with {"error": message}
     "drop",  # send the headers and one chunk, then cut the connection
@@ -205,6 +208,13 @@ class OllamaTestServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def restart(self) -> OllamaTestServer:
+        """Serve again on the same port after `stop` (same model and faults): a host coming back."""
+        address = self.httpd.server_address[:2]
+        self.state.wake = threading.Event()
+        self.httpd = _HTTPServer((str(address[0]), int(address[1])), _Handler, self.engine, self.state)
+        return self.start()
+
     def __enter__(self) -> OllamaTestServer:
         return self.start()
 
@@ -296,6 +306,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.server.state.sleep(fault.delay_s):
                 raise _Aborted
             return True
+        if fault.kind == "hang":
+            self.server.state.sleep(HANG_S)
+            raise _Aborted
         if fault.kind in ("drip", "ignore_tools"):
             return True  # acted out by the chat route
         if fault.kind == "status":
