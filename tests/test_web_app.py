@@ -13,7 +13,8 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ import pytest
 
 from forge.services import Services
 from forge.web.accounts import MAX_FAILURES, Accounts
-from forge.web.queue import ModelQueue
+from forge.web.queue import STALE_AFTER_S, STOPPED, Cursor, JobTable, ModelQueue
 from tests.support.cli_helpers import FORGE, assert_clean_error, run_forge
 from tests.support.services_helpers import make_services
 from tests.support.session_helpers import pg_url  # noqa: F401  (fixture)
@@ -65,7 +66,7 @@ def test_passwords_are_hashed_with_argon2_and_checked(services: Services) -> Non
 
 def test_accounts_on_postgresql_are_shared_between_processes(
     isolated_env: Path, cache_dir: Path, pg_url: str  # noqa: F811
-) -> None:
+) -> None:  # fmt: skip
     """Two app processes over one PostgreSQL: an account, a login and ownership made by one are seen by the other."""
     first = make_services(isolated_env / "one", cache_dir, postgres_url=pg_url)
     second = make_services(isolated_env / "two", cache_dir, postgres_url=pg_url)
@@ -216,7 +217,7 @@ def test_the_queue_is_fair_between_users_and_reports_places() -> None:
     gate = threading.Event()
     ran: list[str] = []
 
-    def work(label: str) -> object:
+    def work(label: str) -> Callable[[], str]:
         def run() -> str:
             gate.wait(10)
             ran.append(label)
@@ -247,6 +248,48 @@ def test_a_failing_job_gives_one_sentence_and_the_queue_goes_on() -> None:
     assert bad.wait(10) and good.wait(10)
     assert bad.state == "failed" and bad.status == 500 and "boom" not in (bad.error or "")
     assert good.result == "fine"
+
+
+def test_a_job_reads_the_same_from_the_database_as_from_its_process(services: Services) -> None:
+    """Another process sees a job through the session database as its own process does, text and progress too."""
+    from agents import streaming
+
+    here, elsewhere = JobTable(services.sessions, owner="one"), JobTable(services.sessions, owner="two")
+    queue = ModelQueue(here)
+
+    def work() -> dict[str, object]:
+        for word in ("Hello", " there", "."):
+            streaming.emit("text", word)
+        streaming.emit("progress", {"done": 1, "total": 1, "what": "gap_fill"})
+        return {"reply": "Hello there.", "when": datetime(2026, 1, 2, tzinfo=UTC)}
+
+    job = queue.submit("ana", "greeting", work)
+    assert job.wait(10)
+    queue.stop()
+    time.sleep(0.5)  # past the last flush
+    mine, theirs = queue.view(job.id, "ana"), elsewhere.read(job.id, "ana")
+    assert mine == theirs and mine is not None and theirs is not None
+    assert mine.text == "Hello there." and mine.result == {"reply": "Hello there.", "when": "2026-01-02 00:00:00+00:00"}
+    assert elsewhere.read(job.id, "eve") is None  # only its user's
+    events = Cursor().advance(theirs)  # the stream a reader on another process gets
+    assert [k for k, _ in events] == ["position", "text", "progress", "done"]
+    resumed = Cursor.parse("0.5").advance(theirs)  # a reconnection after "Hello"
+    assert ("text", " there.") in resumed
+    # a live job whose process stopped beating is reported failed with one sentence
+    stale = time.time() - STALE_AFTER_S - 1
+    services.sessions.execute([("UPDATE forge_jobs SET state = 'running', heartbeat_at = ? WHERE id = ?",
+                                (stale, job.id))])  # fmt: skip
+    gone = elsewhere.read(job.id, "ana")
+    assert gone is not None and (gone.state, gone.error, gone.status) == ("failed", STOPPED, 503)
+
+
+def test_health_names_the_process_and_checks_the_database(server: str) -> None:
+    with httpx.Client(base_url=server) as http:
+        health = http.get("/healthz")
+        body = health.json()
+        assert body["status"] == "ok" and body["database"] == "ok" and body["traces"]
+        assert health.headers["x-forge-process"] == body["process"]
+        assert http.get("/login").headers["x-forge-process"] == body["process"]
 
 
 # the command line

@@ -3,6 +3,10 @@
 The writer lock is a session-level advisory lock (`pg_try_advisory_lock`) held on a dedicated connection for the
 turn: the server drops it when that connection ends, so a process killed with -9 never blocks its session. A row
 in `forge_session_locks` records the holder's pid for the error message.
+
+The pool checks a connection before lending it, so after the server restarts the next request reconnects rather
+than failing on a dead connection; while the server is down, a request waits at most `POOL_WAIT_S` and is answered
+with one sentence (DB_UNAVAILABLE, 503).
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from forge.sessions.serde import strict_serializer
-from forge.sessions.store import SessionBusy, SessionStore, busy_message
+from forge.sessions.store import DB_UNAVAILABLE, SessionBusy, SessionStore, busy_message
 from knowledge.errors import ResourceError
 
 POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10
+#: How long a request waits for a pooled connection before it is told the database cannot be reached.
+POOL_WAIT_S = 5.0
 #: Advisory-lock key under which the schema is created, so two processes starting at once do not race.
 _SETUP_KEY = 0x0F0_96E5
 _RELEASE_SQL = "DELETE FROM forge_session_locks WHERE session_id = ? AND token = ?"
@@ -37,6 +43,7 @@ class PostgresSessionStore(SessionStore):
     """Sessions in a PostgreSQL database (`postgres_url` / FORGE_POSTGRES_URL)."""
 
     backend = "postgres"
+    outage_errors = (psycopg.OperationalError,)  # PoolTimeout and AdminShutdown are OperationalErrors too
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -46,8 +53,9 @@ class PostgresSessionStore(SessionStore):
             self._check_connection()
             kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
             self._pool: ConnectionPool[Any] = ConnectionPool(
-                url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=True, timeout=CONNECT_TIMEOUT_S
-            )
+                url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=True, timeout=POOL_WAIT_S,
+                check=ConnectionPool.check_connection,
+            )  # fmt: skip
             self._saver = PostgresSaver(self._pool, serde=strict_serializer())
             self._setup()
         except psycopg.Error as exc:
@@ -82,13 +90,13 @@ class PostgresSessionStore(SessionStore):
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one query and return its rows as tuples."""
-        with self._pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        with _reachable(), self._pool.connection() as conn, conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
             cur.execute(_pg(sql), tuple(params))
             return list(cur.fetchall())
 
     def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run statements in one transaction."""
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with _reachable(), self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             for sql, params in statements:
                 cur.execute(_pg(sql), tuple(params))
 
@@ -106,12 +114,21 @@ class PostgresSessionStore(SessionStore):
                 "ON CONFLICT (session_id) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, "
                 "token = EXCLUDED.token, heartbeat = EXCLUDED.heartbeat",
                 (session_id, os.getpid(), socket.gethostname(), token, time.time()),
-            )])
+            )])  # fmt: skip
             try:
                 yield
             finally:
                 self._write([(_RELEASE_SQL, (session_id, token))])
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn the server being unreachable (down, restarting, a lost connection) into one sentence."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise ResourceError(DB_UNAVAILABLE) from exc
 
 
 def lock_key(session_id: str) -> int:

@@ -70,7 +70,18 @@ REGISTRY_SQL = (
         kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (kind, id))""",
     "CREATE INDEX IF NOT EXISTS forge_owners_owner ON forge_owners (owner)",
     "CREATE TABLE IF NOT EXISTS forge_web_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # The web app's model jobs (forge/web/queue.py), readable from every process: the text so far (not one row per
+    # token), JSON progress and result; the owner process refreshes heartbeat_at while the job is queued or running.
+    """CREATE TABLE IF NOT EXISTS forge_jobs (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, user_name TEXT NOT NULL, label TEXT NOT NULL, state TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0, text TEXT NOT NULL DEFAULT '', resets INTEGER NOT NULL DEFAULT 0,
+        progress TEXT, result TEXT, error TEXT, status INTEGER NOT NULL DEFAULT 200,
+        created DOUBLE PRECISION NOT NULL, heartbeat_at DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS forge_jobs_user ON forge_jobs (user_name, state)",
+    "CREATE INDEX IF NOT EXISTS forge_jobs_heartbeat ON forge_jobs (heartbeat_at)",
 )
+#: The one sentence for a request that needed the session database while it could not be reached.
+DB_UNAVAILABLE = "The session database cannot be reached right now; try again in a moment."
 _COLUMNS = "id, kind, title, level, created, updated, turns"
 
 
@@ -112,6 +123,9 @@ class SessionStore(ABC):
     backend: str
     #: Where the sessions live: a file path, or the database URL without its password.
     location: str
+    #: The backend's errors that mean the database cannot be reached now (a restart, a lost connection), which
+    #: are answered with DB_UNAVAILABLE and 503 rather than as our bug.
+    outage_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self) -> None:
         self._held: set[str] = set()
@@ -149,6 +163,10 @@ class SessionStore(ABC):
     def execute(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run statements ('?' placeholders, any backend) in one transaction: all of them or none."""
         self._write(statements)
+
+    def ping(self) -> None:
+        """A cheap round trip to the database (for health checks); ResourceError when it cannot be reached."""
+        self._rows("SELECT 1")
 
     # checkpoints
 

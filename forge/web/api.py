@@ -2,13 +2,15 @@
 
 Model work (a tutoring turn, an exercise turn) goes through the model queue. By default a call waits for its
 turn and returns the result; with `"wait": false` it returns 202 and the job id at once, and the job's progress
-and text stream from `/api/jobs/{id}/events` as server-sent events (which the pages use).
+and text stream from `/api/jobs/{id}/events` as server-sent events (which the pages use). Any process behind the
+same address answers for any job (the queue keeps jobs in the session database).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from forge import views
 from forge.web.accounts import LOGIN_DAYS, Login
-from forge.web.queue import Job
+from forge.web.queue import Cursor, Job, JobView, view_json
 from forge.web.security import (
     COOKIE,
     NotFound,
@@ -29,7 +31,7 @@ from forge.web.security import (
     web,
 )
 from forge.web.traces import visible_runs, visible_view
-from knowledge.errors import UserInputError
+from knowledge.errors import ResourceError, UserInputError
 
 router = APIRouter()
 #: How long one server-sent-events response stays open while nothing happens (the browser then reconnects).
@@ -62,9 +64,19 @@ class ExercisesBody(BaseModel):
 
 @router.get("/healthz")
 def healthz(request: Request) -> dict[str, Any]:
-    """Liveness: the server answers, with the model queue's length and the session backend."""
+    """Health: the session database answers (else 503), with this process's id and queue, and the trace store's."""
     ctx = web(request)
-    return {"status": "ok", "queue": ctx.queue.waiting(), "sessions": ctx.services.sessions.backend}
+    ctx.services.sessions.ping()
+    return {"status": "ok", "process": ctx.process, "queue": ctx.queue.waiting(), "running": ctx.queue.running(),
+            "sessions": ctx.services.sessions.backend, "database": "ok", "traces": trace_health()}  # fmt: skip
+
+
+def trace_health() -> Any:
+    """The trace store's health as `forge.telemetry.trace_health()` reports it ("ok" where it has no such check)."""
+    from forge import telemetry
+
+    check = getattr(telemetry, "trace_health", None)
+    return check() if callable(check) else "ok"
 
 
 @router.post("/api/login")
@@ -182,37 +194,45 @@ def exercise_set(
 @router.get("/api/jobs/{job_id}")
 def job_status(job_id: str, request: Request, login: Login = Depends(current_login)) -> Any:
     """A queued job: its state, its place in the queue, and its result or error when finished."""
-    ctx = web(request)
-    job = _job(ctx, job_id, login)
-    return {"job": job.id, "state": job.state, "position": ctx.queue.position(job), "result": job.result,
-            "error": job.error}  # fmt: skip
+    return view_json(_job(web(request), job_id, login))
 
 
 @router.get("/api/jobs/{job_id}/events")
-def job_events(job_id: str, request: Request, after: int = -1, login: Login = Depends(current_login)) -> Response:
-    """The job's events as server-sent events: position, text, reset, progress, then done or failed."""
-    job = _job(web(request), job_id, login)
-    last = request.headers.get("last-event-id")
-    start = int(last) if last and last.isdigit() else after
-    return StreamingResponse(_event_stream(job, start), media_type="text/event-stream",
+def job_events(
+    job_id: str, request: Request, after: str | None = None, login: Login = Depends(current_login)
+) -> Response:
+    """The job's events as server-sent events: position, text, reset, progress, then done or failed.
+
+    Each event's id says how far the reader got (`after` or Last-Event-ID resumes from there, on any process).
+    """
+    ctx = web(request)
+    first = _job(ctx, job_id, login)
+    cursor = Cursor.parse(request.headers.get("last-event-id") or after)
+    watch = partial(ctx.queue.watch, job_id, login.user.name, timeout_s=5.0)
+    return StreamingResponse(_event_stream(first, watch, cursor), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # fmt: skip
 
 
-def _event_stream(job: Job, after: int) -> Iterator[str]:
+def _event_stream(first: JobView, watch: Callable[[], JobView | None], cursor: Cursor) -> Iterator[str]:
     """Server-sent events until the job ends (or the window closes; the browser reconnects with Last-Event-ID)."""
     import time
 
     deadline = time.monotonic() + EVENTS_WINDOW_S
-    seen = after
-    while time.monotonic() < deadline:
-        events = job.wait_events(seen, timeout_s=5.0)
-        if not events:
-            yield ": waiting\n\n"  # a comment keeps the connection open
-        for event in events:
-            seen = event.seq
-            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event.data, default=str)}\n\n"
-            if event.kind in ("done", "failed"):
+    view: JobView | None = first
+    quiet_since = time.monotonic()
+    while view is not None and time.monotonic() < deadline:
+        for kind, data in cursor.advance(view):
+            quiet_since = time.monotonic()
+            yield f"id: {cursor.event_id}\nevent: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
+            if kind in ("done", "failed"):
                 return
+        if time.monotonic() - quiet_since >= 5.0:
+            quiet_since = time.monotonic()
+            yield ": waiting\n\n"  # a comment keeps the connection open
+        try:
+            view = watch()
+        except ResourceError:  # the database is away for a moment: keep the stream, read again
+            time.sleep(1.0)
 
 
 def job_response(ctx: Any, job: Job, wait: bool, session_id: str) -> Response:
@@ -290,9 +310,9 @@ def _session(ctx: Any, session: str, kind: str) -> Any:
         raise NotFound(f"No {kind} session {session!r} of yours.") from exc
 
 
-def _job(ctx: Any, job_id: str, login: Login) -> Job:
-    """One of this login's jobs (NotFound for anyone else's)."""
-    job: Job | None = ctx.queue.get(job_id, login.user.name)
+def _job(ctx: Any, job_id: str, login: Login) -> JobView:
+    """One of this login's jobs, from whichever process runs it (NotFound for anyone else's)."""
+    job: JobView | None = ctx.queue.view(job_id, login.user.name)
     if job is None:
         raise NotFound(f"No job {job_id!r} of yours.")
     return job

@@ -3,15 +3,21 @@
 `create_app(services)` is all a server or a test needs: `forge serve` runs it with uvicorn, the tests with a real
 uvicorn on a free port. Errors are answered by whose fault they are — bad input 400 (401, 403, 404, 413, 429 for
 the specific cases), a missing resource 503, our bug 500 — as JSON under /api and as a page elsewhere, one
-sentence either way and never a traceback.
+sentence either way and never a traceback. The session database out of reach (PostgreSQL restarting, a lost
+connection) is a missing resource too: 503 with one sentence, and the next request after it is back succeeds.
+
+A process keeps nothing another process needs (logins, CSRF tokens, throttling, ownership, settings and model
+jobs are in the session database), so several `forge serve` processes can stand behind one address; each response
+names its process in `X-Forge-Process` (a random id per process, nothing about the machine).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
@@ -26,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forge.web.accounts import Accounts, LoginThrottled
-from forge.web.queue import ModelQueue
+from forge.web.queue import JobTable, ModelQueue
 from forge.web.security import BadCsrf, Forbidden, NotFound, NotLoggedIn, template_globals
 from knowledge.errors import ResourceError, UserInputError
 
@@ -54,6 +60,8 @@ class WebContext:
 
     services: Services
     queue: ModelQueue
+    #: This process's random id (in X-Forge-Process, /healthz, and as the owner of its jobs).
+    process: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -84,11 +92,13 @@ class WebContext:
 
 
 def create_app(services: Services, queue: ModelQueue | None = None) -> FastAPI:
-    """The web app over this process's services."""
+    """The web app over this process's services (its model jobs kept in the session database)."""
     from forge.web import admin, api, auth, learner, research, teacher
 
     about = "CEFR-aligned tutoring, exercise sets and traces. The JSON is the CLI's --json."
-    context = WebContext(services=services, queue=queue or ModelQueue())
+    process = uuid.uuid4().hex[:12]
+    queue = queue or ModelQueue(JobTable(services.sessions, owner=process))
+    context = WebContext(services=services, queue=queue, process=process)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -102,8 +112,8 @@ def create_app(services: Services, queue: ModelQueue | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_api_route("/docs", _docs, include_in_schema=False)
-    _add_error_handlers(app)
-    app.add_middleware(_Guard)
+    _add_error_handlers(app, services.sessions.outage_errors)
+    app.add_middleware(_Guard, process=process)
     return app
 
 
@@ -127,7 +137,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     return ctx.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, outages: tuple[type[Exception], ...]) -> None:
     """Map our errors to status codes, as JSON for the API and as a page for people."""
     statuses: list[tuple[type[Exception], int]] = [
         (NotLoggedIn, 401), (Forbidden, 403), (NotFound, 404), (BadCsrf, 403), (LoginThrottled, 429),
@@ -135,6 +145,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     ]  # fmt: skip
     for kind, status in statuses:
         app.add_exception_handler(kind, _handler(status))
+    for outage in outages:  # the database's own errors, raised from inside the checkpointer
+        app.add_exception_handler(outage, _outage)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Exception, _internal)
@@ -164,6 +176,14 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     return error_response(request, f"{where}: {first.get('msg', 'invalid value')}.", 422)
 
 
+async def _outage(request: Request, exc: Exception) -> Response:
+    """The session database cannot be reached: 503 with one sentence (logged without a traceback)."""
+    from forge.sessions.store import DB_UNAVAILABLE
+
+    log.warning("session database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(request, DB_UNAVAILABLE, 503)
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     """Our bug: logged with its traceback, answered with one sentence."""
     log.exception("internal error on %s %s", request.method, request.url.path)
@@ -186,10 +206,11 @@ def _wants_json(request: Request) -> bool:
 
 
 class _Guard:
-    """ASGI middleware: security headers on every response, and bodies over MAX_BODY_BYTES refused with 413."""
+    """ASGI middleware: security headers and X-Forge-Process on every response, bodies over MAX_BODY_BYTES 413."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, process: str) -> None:
         self.app = app
+        self.headers = {**SECURITY_HEADERS, "X-Forge-Process": process}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -197,9 +218,9 @@ class _Guard:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, _with_headers(send, self.headers))
             return
-        await self.app(scope, _limited(receive), _with_headers(send))
+        await self.app(scope, _limited(receive), _with_headers(send, self.headers))
 
 
 def _limited(receive: Receive) -> Receive:
@@ -218,14 +239,14 @@ def _limited(receive: Receive) -> Receive:
     return wrapped
 
 
-def _with_headers(send: Send) -> Send:
-    """A send that adds the security headers to the response start."""
+def _with_headers(send: Send, extra: dict[str, str]) -> Send:
+    """A send that adds these headers to the response start (unless the response set its own)."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers") or [])
             present = {k.lower() for k, _ in headers}
-            headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+            headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()
                         if k.lower().encode() not in present]  # fmt: skip
             message["headers"] = headers
         await send(message)
@@ -234,9 +255,9 @@ def _with_headers(send: Send) -> Send:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer 413 with one sentence, as JSON."""
+    """Answer 413 with one sentence, as JSON (`send` adds the headers)."""
     response = JSONResponse(
         {"error": f"The request is larger than {MAX_BODY_BYTES // 1024} KB; send less text.", "status": 413},
         status_code=413,
     )
-    await response(scope, receive, _with_headers(send))
+    await response(scope, receive, send)
