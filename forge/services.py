@@ -96,11 +96,19 @@ class Services:
 
     @cached_property
     def retrieval_index(self) -> RetrievalIndex:
-        """The chromadb index: a Chroma server if chroma_url is set, else embedded in the cache dir."""
-        from knowledge.retrieval import RetrievalIndex
+        """The chromadb index: a Chroma server if chroma_url is set, else embedded in the cache dir.
+
+        With a server, reads fall back to the embedded index in the cache dir (when one was built) while the server
+        is unreachable; each read so served is a `retrieval_index` decision on the trace.
+        """
+        from agents import telemetry
+        from knowledge.retrieval import FallbackIndex, RetrievalIndex
+
+        def degraded(reason: str) -> None:
+            telemetry.record_decision(None, "retrieval_index", "embedded", reason)
 
         if self.settings.chroma_url:
-            return RetrievalIndex(url=self.settings.chroma_url)
+            return FallbackIndex(self.settings.chroma_url, fallback=self.cache_dir / "index", on_fallback=degraded)
         return RetrievalIndex(path=self.cache_dir / "index")
 
     def ensure_index(self, progress: Progress | None = None) -> list[SyncReport]:

@@ -8,6 +8,11 @@ offline MiniLM model and filters by CEFR level (`level_rank <= target`) and topi
 
 The index lives either in an embedded database directory (`chromadb.PersistentClient`) or on a Chroma server
 (`chromadb.HttpClient`); the application passes which. Telemetry is always off and nothing is downloaded.
+chromadb's HTTP client never times out on its own: every server call here is bounded (CONNECT_TIMEOUT_S,
+READ_TIMEOUT_S) and a server that refuses, hangs or drops a call raises `ServerUnreachable`, one sentence naming it.
+`FallbackIndex` is the server index the application uses: while the server is unreachable it serves reads from the
+machine's embedded index (when one was built) and reports each such read, and it goes back to the server when the
+server answers again.
 
 Filtered queries on small collections rank in memory: the first one in a process loads that collection's vectors,
 documents and metadata once (under a lock, so parallel sessions share one load). Reading them back from chromadb
@@ -21,9 +26,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +38,7 @@ from typing import Any, Final, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -40,6 +48,8 @@ from numpy.typing import NDArray
 from knowledge.embeddings import MODEL_ID, ForgeEmbeddingFunction, Vectors, embed
 from knowledge.errors import ResourceError, UserInputError
 from knowledge.levels import Level, parse_level
+
+_log = logging.getLogger(__name__)
 
 LEXICON: Final = "lexicon"
 CONSTRUCTIONS: Final = "constructions"
@@ -67,6 +77,17 @@ _MAX_ID_FILTER = 5000
 #: Collections up to this size keep their vectors and documents in memory beside the filter fields, and filtered
 #: queries rank exactly with numpy instead of going back to chromadb.
 _MAX_IN_MEMORY = 50_000
+
+#: chromadb's HttpClient waits forever (httpx timeout=None): bound connecting and each read so a server that is
+#: gone costs at most this long, then the call fails (and a `FallbackIndex` serves it from its embedded copy).
+CONNECT_TIMEOUT_S: Final = 2.0
+#: The longest single read: loading the 10,000-entry lexicon's vectors from a server took 2.8 s on 2 cores (the
+#: largest read there is); a hung server costs a tutoring turn (20 s deadline) this much once, then reads degrade.
+READ_TIMEOUT_S: Final = 8.0
+#: How long a heartbeat (the reachability check when opening, and when retrying a server that was down) may take.
+PROBE_TIMEOUT_S: Final = 1.0
+#: While degraded, how often a read first checks whether the server is back.
+RETRY_S: Final = 5.0
 
 Scalar: TypeAlias = str | int | float | bool
 MetadataValue: TypeAlias = Scalar | list[str]
@@ -110,6 +131,18 @@ class SyncReport:
     skipped: bool = False
 
 
+class ServerUnreachable(ResourceError):
+    """The Chroma server did not answer: connection refused, timed out or dropped."""
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        """Say which server and why, in one sentence with what to do."""
+        self.url, self.cause = url, cause
+        super().__init__(
+            f"The Chroma server at {url} is unreachable ({type(cause).__name__}: {cause or 'no answer'}); start it "
+            f"(chroma run --path DIR --port PORT) or point chroma_url (FORGE_CHROMA_URL) at a running server."
+        )
+
+
 class RetrievalIndex:
     """Semantic search over the four knowledge collections, in an embedded directory or on a Chroma server."""
 
@@ -118,18 +151,30 @@ class RetrievalIndex:
         if (path is None) == (url is None):
             raise UserInputError("Give the retrieval index either a database directory or a Chroma server URL.")
         self._where = str(path) if path is not None else str(url)
-        self._client = _open_client(path, url)
+        self._client_now: ClientAPI | None = None
+        self._open = lambda: _open_client(path, url)
         self._collections: dict[str, Collection] = {}
         self._filters: dict[str, _FilterCache] = {}
         #: Serialises loading the in-memory copies (threads of one process share one load per collection).
         self._load_lock = threading.Lock()
         #: Where snapshots of the in-memory copies live (embedded index only).
         self._snapshots = Path(f"{Path(path).expanduser()}-memory") if path is not None else None
+        self._connect()
 
     @property
     def location(self) -> str:
         """The directory or server URL this index lives in."""
         return self._where
+
+    @property
+    def _client(self) -> ClientAPI:
+        """The chromadb client, opened now if it could not be opened before (a server that was down)."""
+        return self._connect()
+
+    def _connect(self) -> ClientAPI:
+        if self._client_now is None:
+            self._client_now = self._open()
+        return self._client_now
 
     def sync(self, collection: str, docs: Iterable[Doc], *, progress: Progress | None = None) -> SyncReport:
         """Make a collection hold exactly `docs`: embed new or changed ones, delete vanished ones, skip the rest."""
@@ -356,6 +401,8 @@ class RetrievalIndex:
             return call()
         except (UserInputError, ResourceError):
             raise
+        except httpx.TransportError as exc:  # refused, timed out, dropped: the server, not the request
+            raise ServerUnreachable(self._where, exc) from exc
         except Exception as exc:  # chromadb raises many unrelated types (ChromaError, httpx errors, ValueError)
             raise ResourceError(f"The retrieval index at {self._where} failed: {exc}") from exc
 
@@ -388,9 +435,14 @@ def _open_client(path: str | Path | None, url: str | None) -> ClientAPI:
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise UserInputError(f"Chroma server URL {url!r} is not valid; use http://HOST:PORT or https://HOST:PORT.")
         port = parts.port or (443 if parts.scheme == "https" else 8000)
-        return chromadb.HttpClient(host=parts.hostname, port=port, ssl=parts.scheme == "https", settings=settings)
-    except UserInputError:
+        _probe(str(url))
+        client = chromadb.HttpClient(host=parts.hostname, port=port, ssl=parts.scheme == "https", settings=settings)
+        _bound_timeouts(client)
+        return client
+    except (UserInputError, ServerUnreachable):
         raise
+    except httpx.TransportError as exc:
+        raise ServerUnreachable(str(url), exc) from exc
     except Exception as exc:  # chromadb: ValueError when a server is unreachable, sqlite/OSError for directories
         raise ResourceError(f"Cannot open the retrieval index at {path or url}: {exc}") from exc
 
@@ -563,3 +615,128 @@ def _as_topics(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
     return [value] if isinstance(value, str) else []
+
+
+def _probe(url: str) -> None:
+    """Check that a Chroma server answers its heartbeat within PROBE_TIMEOUT_S (ServerUnreachable if not)."""
+    try:
+        httpx.get(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=PROBE_TIMEOUT_S).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(url, exc) from exc
+
+
+def _bound_timeouts(client: ClientAPI) -> None:
+    """Give chromadb's HTTP session (created with timeout=None) our connect and read timeouts."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+
+
+class FallbackIndex(RetrievalIndex):
+    """The index on a Chroma server, read from an embedded copy while the server is unreachable.
+
+    Reads (queries, counts, fingerprints) go to the server; when it refuses, times out or drops a call, that call
+    and those after it are served by the embedded index at `fallback` (when one was built there), and every read
+    so served is reported through `on_fallback(reason)` (the application records it on the trace). Every RETRY_S
+    a read first checks the server's heartbeat and goes back to it when it answers. Writes (`sync`) never fall
+    back: building the index on a server that is gone fails with ServerUnreachable. Without an embedded copy a
+    read fails with ServerUnreachable too, one sentence naming the server.
+    """
+
+    def __init__(
+        self, url: str, *, fallback: Path, on_fallback: Callable[[str], None] | None = None, retry_s: float = RETRY_S
+    ) -> None:
+        """Open the server index at `url`, falling back to the embedded index at `fallback` when it is down."""
+        self._fallback_path = Path(fallback)
+        self._embedded: RetrievalIndex | None = None
+        self._on_fallback = on_fallback
+        self._retry_s = retry_s
+        self._down: ServerUnreachable | None = None
+        self._down_since = 0.0
+        self._state_lock = threading.Lock()
+        try:
+            super().__init__(url=url)
+        except ServerUnreachable as exc:
+            self._mark_down(exc)
+
+    @property
+    def degraded(self) -> bool:
+        """Whether reads are being served by the embedded copy."""
+        return self._down is not None
+
+    def sync(self, collection: str, docs: Iterable[Doc], *, progress: Progress | None = None) -> SyncReport:
+        """As RetrievalIndex.sync, on the server only (ServerUnreachable when it is gone)."""
+        report = super().sync(collection, docs, progress=progress)
+        self._mark_up()
+        return report
+
+    def query(self, collection: str, text: str, **options: Any) -> list[Hit]:
+        """As RetrievalIndex.query, from the embedded copy while the server is unreachable."""
+        return self._read(lambda index: RetrievalIndex.query(index, collection, text, **options))
+
+    def count(self, collection: str) -> int:
+        """As RetrievalIndex.count, from the embedded copy while the server is unreachable."""
+        return self._read(lambda index: RetrievalIndex.count(index, collection))
+
+    def fingerprint(self, collection: str) -> str | None:
+        """As RetrievalIndex.fingerprint, from the embedded copy while the server is unreachable."""
+        return self._read(lambda index: RetrievalIndex.fingerprint(index, collection))
+
+    def load_in_memory(self, collection: str) -> None:
+        """As RetrievalIndex.load_in_memory, from the embedded copy while the server is unreachable."""
+        self._read(lambda index: RetrievalIndex.load_in_memory(index, collection))
+
+    def _read(self, call: Callable[[RetrievalIndex], Any]) -> Any:
+        """Run a read on the server unless it is known down (and not due a retry); else on the embedded copy."""
+        if self._down is None or self._retry_due():
+            try:
+                result = call(self)
+            except ServerUnreachable as exc:
+                self._mark_down(exc)
+            else:
+                self._mark_up()
+                return result
+        return call(self._embedded_index())
+
+    def _retry_due(self) -> bool:
+        """Whether it is time to try the server again, and it answers its heartbeat."""
+        if time.monotonic() - self._down_since < self._retry_s:
+            return False
+        try:
+            _probe(self.location)
+        except ServerUnreachable:
+            self._down_since = time.monotonic()
+            return False
+        return True
+
+    def _embedded_index(self) -> RetrievalIndex:
+        """The embedded copy, opened on first need; ServerUnreachable (the server's sentence) if there is none."""
+        down = self._down
+        if self._embedded is None:
+            if not self._has_fallback():
+                raise down or ServerUnreachable(self.location, ConnectionError("no answer"))
+            self._embedded = RetrievalIndex(path=self._fallback_path)
+        if self._on_fallback is not None:
+            self._on_fallback(self._fallback_message(down))
+        return self._embedded
+
+    def _has_fallback(self) -> bool:
+        """Whether an embedded index was built at the fallback path."""
+        return (self._fallback_path / "chroma.sqlite3").is_file()
+
+    def _fallback_message(self, down: ServerUnreachable | None) -> str:
+        cause = f" ({type(down.cause).__name__})" if down is not None else ""
+        return f"Chroma server at {self.location} unreachable{cause}; using the embedded index at {self._fallback_path}"
+
+    def _mark_down(self, exc: ServerUnreachable) -> None:
+        with self._state_lock:
+            first = self._down is None
+            self._down, self._down_since = exc, time.monotonic()
+        if first and self._has_fallback():  # without one, the ServerUnreachable raised says it all
+            _log.warning("%s", self._fallback_message(exc))
+
+    def _mark_up(self) -> None:
+        with self._state_lock:
+            was_down, self._down = self._down is not None, None
+        if was_down:
+            _log.warning("Chroma server at %s reachable again; using it instead of the embedded index", self.location)

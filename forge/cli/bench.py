@@ -238,10 +238,14 @@ def _print_startup(startup: dict[str, Any], cold: dict[str, Any]) -> None:
 @app.command("review")
 def review_cmd(
     cli: typer.Context,
-    labels: Annotated[Path | None, typer.Option("--labels", help="Reviewed items (JSON Lines: item, reviews).")]
-    = None,
-    stored: Annotated[bool | None, typer.Option("--stored/--no-stored", help="Also the reviews `forge review` "
-                                                "stored (the default when no --labels is given).")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Reviewed items (JSON Lines: item, reviews).")] = None,
+    stored: Annotated[
+        bool | None,
+        typer.Option(
+            "--stored/--no-stored",
+            help="Also the reviews `forge review` stored (the default when no --labels is given).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Precision and recall of the accept decision against teachers' reviews, per type and level."""
@@ -452,3 +456,93 @@ def pool_cmd(
         console.print(f"[dim]why the chain gave up: {report.fallback_reason[:300]}[/dim]", highlight=False)
     for note in report.skipped:
         console.print(f"[dim]skipped: {note}[/dim]", highlight=False)
+
+
+@app.command("load")
+def load_cmd(
+    url: Annotated[str, typer.Option("--url", help="The deployment's address, e.g. http://127.0.0.1:8765.")],
+    learners: Annotated[int, typer.Option(min=0, max=200, help="Simulated learners (tutoring turns).")] = 8,
+    teachers: Annotated[int, typer.Option(min=0, max=50, help="Simulated teachers (sets, pages, traces).")] = 1,
+    seconds: Annotated[float, typer.Option(min=1, help="How long new requests are started.")] = 60,
+    admin: Annotated[
+        str, typer.Option("--admin", help="An admin account, to create and remove the bench's.")
+    ] = "admin",
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the admin's password from the first line of standard input (else FORGE_BENCH_ADMIN_PASSWORD).",
+        ),
+    ] = False,
+    timeout_s: Annotated[float, typer.Option("--timeout-s", min=1, help="Longest one request may take.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the scripts, levels and think times.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Learners and teachers over real HTTP: turns and items per minute, latencies, errors, lost and mixed turns."""
+    import os
+    import sys
+
+    from forge.bench import load
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else os.environ.get("FORGE_BENCH_ADMIN_PASSWORD")
+    if not password:
+        raise UserInputError("Give the admin's password with --password-stdin or FORGE_BENCH_ADMIN_PASSWORD.")
+    config = load.LoadConfig(url=url, learners=learners, teachers=teachers, seconds=seconds, seed=seed,
+                             timeout_s=timeout_s)  # fmt: skip
+    report = load.run(config, admin, password, progress=lambda line: err_console.print(line, highlight=False))
+    if as_json:
+        print_json(report)
+        return
+    _print_load(report)
+
+
+def _print_load(report: dict[str, Any]) -> None:
+    """The load figures in 80 columns: a latency table, then rates, errors, checks and the deployment's health."""
+    c = report["config"]
+    table = Table(title=f"{c['learners']} learners, {c['teachers']} teachers, {report['elapsed_s']:.0f} s: {c['url']}",
+                  title_justify="left")  # fmt: skip
+    for column in ("requests", "n", "p50 s", "p95 s", "max s"):
+        table.add_column(column, justify="left" if column == "requests" else "right")
+    names = {"turn": "tutoring turns", "exercise": "exercise sets", "page": "page loads", "traces": "trace browsing"}
+    for kind, row in report["latency"].items():
+        cells = ["-" if row[k] is None else f"{row[k]:.3f}" for k in ("p50_s", "p95_s", "max_s")]
+        table.add_row(names.get(kind, kind), str(row["n"]), *cells)
+    console.print(table, width=80)
+    errors = ", ".join(f"{k} ×{v}" for k, v in report["errors"].items()) or "none"
+    lines = [
+        f"turns {report['turns']} ({report['turns_per_min']:.1f}/min), items {report['items']} "
+        f"({report['items_per_min']:.1f}/min)",
+        f"errors: {errors}",
+        f"lost {report['lost']}, mixed {report['mixed']}"
+        + (f" ({'; '.join(report['examples'])})" if report["examples"] else ""),
+        *_where_time_goes(report),
+        _health_line(report["health"]),
+        "Goals: 0 lost, 0 mixed, 0 errors; turn p95 ≤ 15 s; page loads p95 ≤ 0.3 s.",
+    ]
+    if report["accounts_left"]:
+        lines.append(f"NOT removed: {', '.join(report['accounts_left'])}")
+    for line in lines:
+        console.print(line, width=80, highlight=False, soft_wrap=False)
+
+
+def _where_time_goes(report: dict[str, Any]) -> list[str]:
+    """Turn time split into the model's work (the turn's trace) and the rest (queue wait, HTTP)."""
+    split, queue = report["where_turn_time_goes"], report["queue_length"]
+    out = [f"queue length (waiting + running): mean {queue['mean']}, max {queue['max']}"]
+    if split.get("turns"):
+        m, q = split["model"], split["queue_and_http"]
+        out.append(f"turn time ({split['turns']} traced): model p50 {m['p50_s']:.1f} s p95 {m['p95_s']:.1f} s; "
+                   f"queue+HTTP p50 {q['p50_s']:.1f} s p95 {q['p95_s']:.1f} s")  # fmt: skip
+    return out
+
+
+def _health_line(health: Any) -> str:
+    """The deployment's /healthz in one line."""
+    if not isinstance(health, dict):
+        return "healthz: no answer"
+    traces = health.get("traces")
+    if isinstance(traces, dict):  # the trace store's own check: whether it is ok and how many spans it dropped
+        traces = f"{'ok' if traces.get('ok') else traces.get('error')}, {traces.get('dropped_spans', 0)} spans dropped"
+    shown = {**health, "traces": traces}
+    keys = ("status", "sessions", "database", "traces", "process")
+    return "healthz: " + ", ".join(f"{k} {shown[k]}" for k in keys if k in shown)

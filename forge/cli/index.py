@@ -64,8 +64,11 @@ def status(
     index = svc.retrieval_index
     counts = {c: index.count(c) for c in COLLECTIONS}
     where = svc.settings.chroma_url or str(svc.cache_dir / "index")
+    degraded = bool(getattr(index, "degraded", False))
+    if degraded:
+        where = f"{where} (unreachable: read from the embedded index at {svc.cache_dir / 'index'})"
     if as_json:
-        print_json({"location": where, "built": index.is_built(), "counts": counts})
+        print_json({"location": where, "built": index.is_built(), "degraded": degraded, "counts": counts})
         return
     console.print(f"Index at {where}: {'built' if index.is_built() else 'not built (run forge index build)'}")
     for name, count in counts.items():

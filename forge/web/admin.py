@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from typing import Any
 
-from forge.web.accounts import ROLES, Login
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from forge.web.accounts import ROLES, Login, User
 from forge.web.app import page
-from forge.web.security import role, web
+from forge.web.security import NotFound, role, web
 from knowledge.errors import UserInputError
 
 router = APIRouter(include_in_schema=False)
+
+
+class UserBody(BaseModel):
+    """POST /api/users: an account to add (what `forge users add` takes, the password in the body)."""
+
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=20)
+    password: str = Field(max_length=256)
+    class_name: str | None = Field(default=None, alias="class", max_length=80)
 
 
 @router.get("/admin")
@@ -43,6 +55,35 @@ def remove_user(name: str, request: Request, login: Login = Depends(role("admin"
         return _page(request, note="", error="You cannot remove your own account while logged in.", status_code=400)
     user = web(request).accounts.remove(name)
     return RedirectResponse(f"/admin?note=Removed+{user.name}", status_code=303)
+
+
+@router.post("/api/users")
+def api_add_user(body: UserBody, request: Request, login: Login = Depends(role("admin"))) -> Response:
+    """Add an account from a script (201 with the user; 400 with one sentence for a bad or taken name)."""
+    user = web(request).accounts.add(body.name, body.role, body.password, body.class_name)
+    return JSONResponse(_user_json(user), status_code=201)
+
+
+@router.get("/api/users")
+def api_users(request: Request, login: Login = Depends(role("admin"))) -> list[dict[str, Any]]:
+    """Every account, by name."""
+    return [_user_json(u) for u in web(request).accounts.users()]
+
+
+@router.delete("/api/users/{name}")
+def api_remove_user(name: str, request: Request, login: Login = Depends(role("admin"))) -> dict[str, Any]:
+    """Remove an account and end its logins (404 when there is none; never one's own)."""
+    accounts = web(request).accounts
+    if name == login.user.name:
+        raise UserInputError("You cannot remove your own account while logged in.")
+    if accounts.get(name) is None:
+        raise NotFound(f"No user {name!r}.")
+    return _user_json(accounts.remove(name))
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    """A user as the JSON routes answer it."""
+    return {"name": user.name, "role": user.role, "class": user.class_name, "created": user.created.isoformat()}
 
 
 @router.post("/admin/settings")
