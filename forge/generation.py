@@ -17,14 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.item.intake import check_type, clean_topic
 from agents.models.deadline import deadline
 from forge.services import Services
 from graphs.item.graph import run_item
 from graphs.item.state import MAX_USED_WORDS, ItemRequest, ItemResult
 from knowledge.errors import ResourceError, UserInputError
-from knowledge.items import taught_words
-from knowledge.levels import Level, parse_level
+from knowledge.items import item_fields, taught_words
+from knowledge.levels import parse_level
 
 MAX_COUNT = 1000
 Progress = Callable[[ItemResult], None]
@@ -41,39 +40,42 @@ class Request(BaseModel):
     source_text: str | None = None
 
 
-def checked(request: Request) -> tuple[Level, str, str]:
-    """Validate a request; UserInputError with one clear sentence if anything is wrong."""
+def checked(request: Request) -> ItemRequest:
+    """The first item request of a request; UserInputError in one clear sentence if anything is wrong.
+
+    The fields are validated where they become an `ItemRequest` (once: the graph trusts it), the count here.
+    """
     level = parse_level(request.level)
-    if level is Level.PRE_A1:
-        raise UserInputError("Exercises start at A1; accepted levels are A1, A2, B1, B2, C1 and C2.")
+    first = ItemRequest.of({"level": level, "topic": request.topic, "type": request.type,
+                            "source_text": request.source_text})  # fmt: skip
     if not 1 <= request.count <= MAX_COUNT:
         raise UserInputError(f"A count of {request.count:,} is not accepted; give a count from 1 to {MAX_COUNT:,}.")
-    return level, clean_topic(request.topic), check_type(request.type)
+    return first
 
 
 def item_requests(request: Request, session_id: str | None = None) -> list[ItemRequest]:
-    """The item requests of a validated request, with distinct seeds."""
-    level, topic, kind = checked(request)
+    """The item requests of a request, validated once, with distinct seeds."""
     base = request.seed if request.seed is not None else int.from_bytes(os.urandom(3), "big")
+    return _copies(checked(request), request.count, base, session_id)
+
+
+def _copies(first: ItemRequest, count: int, seed: int, session_id: str | None = None) -> list[ItemRequest]:
+    """`count` runs of a validated item request, seeds counting up from `seed`, each with its own run id."""
     return [
-        ItemRequest.model_validate(
-            {
-                "level": level,
-                "topic": topic,
-                "type": kind,
-                "seed": base + i,
-                "source_text": request.source_text,
-                "session_id": session_id,
-            }
-        )
-        for i in range(request.count)
+        first.model_copy(update={"seed": seed + i, "session_id": session_id, "run_id": uuid.uuid4().hex})
+        for i in range(count)
     ]
 
 
 def run_request(svc: Services, request: Request, progress: Progress | None = None) -> Iterator[ItemResult]:
     """Run every item of a request through the item graph, one trace each; later items avoid earlier answers."""
+    return run_items(svc, item_requests(request), progress)
+
+
+def run_items(svc: Services, requests: list[ItemRequest], progress: Progress | None = None) -> Iterator[ItemResult]:
+    """Run validated item requests of one set through the item graph, one trace each, later ones off earlier words."""
     used: list[str] = []
-    for item_request in item_requests(request):
+    for item_request in requests:
         result = _run_in_set(svc, item_request, used)
         if progress:
             progress(result)
@@ -91,14 +93,14 @@ def _run_in_set(svc: Services, request: ItemRequest, used: list[str]) -> ItemRes
 
 def result_record(result: ItemResult) -> dict[str, Any]:
     """One item as scripts read it: the exercise fields flat, then alignment and provenance."""
-    fields = dict(result.item or {})
-    fields.pop("instructions", None)
+    fields = item_fields(result.item) if result.item else {}
+    instructions = fields.pop("instructions", None)
     return {
         **fields,
         "type": result.type,
         "level": result.level.value,
         "topic": result.topic,
-        "instructions": (result.item or {}).get("instructions"),
+        "instructions": instructions,
         "aci": result.aci,
         "above_level_share": result.above_share,
         "violations": [v.model_dump(mode="json") for v in result.violations],
@@ -137,6 +139,7 @@ class BatchLine(BaseModel):
 
     number: int
     request: Request | None = None
+    checked: ItemRequest | None = Field(default=None, description="The line's first item request, validated.")
     error: str | None = None
 
 
@@ -163,8 +166,7 @@ def _parse_line(number: int, raw: str) -> BatchLine:
     """One batch line, or the reason it cannot be used."""
     try:
         request = Request.model_validate(json.loads(raw))
-        checked(request)
-        return BatchLine(number=number, request=request)
+        return BatchLine(number=number, request=request, checked=checked(request))
     except json.JSONDecodeError as exc:
         return BatchLine(number=number, error=f"line {number} is not JSON: {exc.msg}")
     except ValidationError as exc:
@@ -229,7 +231,7 @@ def _run_line(
 ) -> dict[str, int]:
     """Generate the items of one request line that are not in the output yet."""
     used: list[str] = []
-    for index, item_request in enumerate(item_requests(_seeded(line))):
+    for index, item_request in enumerate(_line_requests(line)):
         key = f"{line.number}:{index}"
         if key in finished:
             continue
@@ -243,9 +245,9 @@ def _run_line(
     return counts
 
 
-def _seeded(line: BatchLine) -> Request:
-    """The line's request with a seed derived from its line number when it has none (resume-stable)."""
-    request = line.request
-    if request is None:
-        raise ValueError("a batch line without a request was passed to _seeded")
-    return request if request.seed is not None else request.model_copy(update={"seed": line.number * 1000})
+def _line_requests(line: BatchLine) -> list[ItemRequest]:
+    """The item requests of a valid line, seeded from its line number when it names no seed (resume-stable)."""
+    if line.request is None or line.checked is None:
+        raise ValueError("a batch line without a request was passed to _line_requests")
+    seed = line.request.seed if line.request.seed is not None else line.number * 1000
+    return _copies(line.checked, line.request.count, seed)

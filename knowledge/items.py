@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, TypeAdapter
 
 from knowledge.levels import Level
 
@@ -266,17 +266,29 @@ def item_fields(item: BaseModel) -> dict[str, Any]:
     return data
 
 
-_ITEM: TypeAdapter[Item] = TypeAdapter(Item)
 #: Keys `item_fields` adds to a reading item (derived from its questions), dropped when reading it back.
 _DERIVED = {"reading": ("answer", "options")}
 
 
-def parse_item(fields: Mapping[str, Any]) -> Item:
-    """The typed item of a flat item object as `item_fields` gives it (the one reader of such objects)."""
-    data = dict(fields)
+def _readable(value: Any) -> Any:
+    """A flat item object as `item_fields` writes it, without the keys derived from others; typed items pass."""
+    if not isinstance(value, Mapping):
+        return value
+    data = dict(value)
     for key in _DERIVED.get(str(data.get("type")), ()):
         data.pop(key, None)
-    return _ITEM.validate_python(data)
+    return data
+
+
+#: An item held typed and written flat (`item_fields`) wherever it is dumped: JSON, exports, checkpoints. Flat
+#: objects, such as those checkpoints stored before items were typed, are read back as their type.
+FlatItem = Annotated[Item, BeforeValidator(_readable), PlainSerializer(item_fields)]
+_ITEM: TypeAdapter[Item] = TypeAdapter(FlatItem)
+
+
+def parse_item(fields: Mapping[str, Any]) -> Item:
+    """The typed item of a flat item object as `item_fields` gives it (the one reader of such objects)."""
+    return _ITEM.validate_python(fields)
 
 
 ITEM_TYPES: dict[str, type[_ItemBase]] = {
@@ -285,17 +297,9 @@ ITEM_TYPES: dict[str, type[_ItemBase]] = {
 }  # fmt: skip
 
 
-def taught_words(item: _ItemBase | Mapping[str, Any] | None) -> list[str]:
-    """The words an item teaches (see `taught_words` of the item types); none for no item.
-
-    A flat object is read as its type's model without validation, so a partial one (a few fields) also answers.
-    """
-    if not item:
-        return []
-    if isinstance(item, Mapping):
-        model = ITEM_TYPES.get(str(item.get("type")))
-        return model.model_construct(**item).taught_words() if model else []
-    return item.taught_words()
+def taught_words(item: _ItemBase | None) -> list[str]:
+    """The words an item teaches (see `taught_words` of the item types); none for no item."""
+    return item.taught_words() if item is not None else []
 
 
 def item_from_record(record: Mapping[str, Any]) -> Item:

@@ -15,6 +15,7 @@ from agents.exercise_session.sets import ExerciseSet, SessionItem, SetVersion, S
 from graphs.exercise_session.nodes import reply_text
 from graphs.exercise_session.routing import route
 from knowledge.errors import UserInputError
+from knowledge.items import GapFillItem
 from knowledge.levels import Level
 
 
@@ -80,9 +81,10 @@ def test_model_guesses_are_used_only_when_grounded() -> None:
 
 
 def _item(n: int, kind: str = "gap_fill", level: Level = Level.A2) -> SessionItem:
-    fields = {"instructions": "Choose.", "stem": f"I like _____ {n}.", "options": ["tea", "cat", "run", "blue"],
-              "answer": "tea", "target_word": f"tea{n}" if n > 1 else "tea"}
-    return SessionItem(type=kind, level=level, topic="food", status="accepted", fields=fields)  # type: ignore[arg-type]
+    item = GapFillItem(level=level, topic="food", instructions="Choose.", stem=f"I like _____ {n}.",
+                       options=["tea", "cat", "run", "blue"], answer="tea", target_word=f"tea{n}" if n > 1 else "tea",
+                       pos="noun")  # fmt: skip
+    return SessionItem(type=kind, level=level, topic="food", status="accepted", item=item)  # type: ignore[arg-type]
 
 
 def test_plans() -> None:
@@ -95,7 +97,7 @@ def test_plans() -> None:
     assert [s.position for s in missing.slots] == [1]
     assert missing.problems == ["There is no item 7; the set has items 1-3."]
     removed = plan(current, Command(action="remove", items=[1]), [])
-    assert [i.fields["stem"] for i in removed.set.items] == ["I like _____ 2.", "I like _____ 3."]
+    assert [i.item.key_text() for i in removed.set.items] == ["I like _____ 2.", "I like _____ 3."]
     only = plan(current.model_copy(update={"items": [_item(1), _item(2, "reorder")]}),
                 Command(action="only", types=["reorder"]), [])
     assert [(s.position, s.type) for s in only.slots] == [(0, "reorder")]
@@ -113,14 +115,13 @@ def test_undo_and_fill() -> None:
     assert plan(v2.set, Command(action="undo", version=9), [v1, v2]).problems
     step = plan(v2.set, Command(action="replace", items=[1]), [v1, v2])
     fill(step, step.slots[0], _item(9), "")
-    assert step.set.items[0].fields["stem"] == "I like _____ 9." and step.changes[0].kind == "replaced"
+    assert step.set.items[0].item.key_text() == "I like _____ 9." and step.changes[0].kind == "replaced"
     fill(step, Slot(position=None, type="reorder", level=Level.A2, topic="food", why="add"), None, "no luck")
     assert step.changes[-1].kind == "failed" and "no luck" in step.changes[-1].text
 
 
 def test_export_writes_json_and_a_worksheet_with_answer_key(tmp_path: Path) -> None:
     item = _item(1)
-    item.fields.update(type="gap_fill", level="A2", topic="food", pos="noun")  # a whole item: exports read it typed
     current = ExerciseSet(items=[item])
     record = write_export(current, session_id="abcd1234", version=3, export_dir=tmp_path)
     text = Path(record.markdown_path or "").read_text()
@@ -145,3 +146,44 @@ def test_router_and_reply() -> None:
     guess = Parsed(commands=[Command(action="harder", source="model")])
     reply = reply_text(guess, Step(set=ExerciseSet()), 0, shown=0)
     assert "my best guess" in reply and "No change" in reply
+
+
+# --- typed items in checkpoints ---------------------------------------------------------------------------------
+
+_READING = {"level": "A2", "topic": "pets", "instructions": "Read and answer.", "type": "reading", "title": "Tom",
+            "text": "Tom has a dog.", "answer": ["True"], "options": None,
+            "questions": [{"kind": "true_false", "question": "Tom has a dog.", "options": ["True", "False"],
+                           "answer": "True", "evidence": "Tom has a dog.", "slot": None}]}  # fmt: skip
+
+
+def test_items_stored_flat_before_they_were_typed_read_back_typed() -> None:
+    """Checkpoints written before items were typed hold `fields` / `item` as flat dicts (reading: derived keys)."""
+    from graphs.item.state import ItemResult
+    from knowledge.items import ReadingItem
+
+    old = {"id": "abc", "type": "reading", "level": "A2", "topic": "pets", "status": "accepted", "fields": _READING,
+           "aci": 0.9, "violations": [], "run_id": "r", "trace_id": None}  # fmt: skip
+    item = SessionItem.model_validate(old)
+    assert isinstance(item.item, ReadingItem) and item.item.answer == ["True"]
+    assert item.model_dump(mode="json") == old  # and the JSON document keeps its shape
+    result = ItemResult.model_validate({"run_id": "r", "status": "accepted", "type": "reading", "level": "A2",
+                                        "topic": "pets", "item": _READING})  # fmt: skip
+    assert isinstance(result.item, ReadingItem) and result.model_dump(mode="json")["item"] == _READING
+
+
+def test_the_checkpoint_serializer_revives_every_item_type(caplog: pytest.LogCaptureFixture) -> None:
+    from forge.sessions.serde import allowed_types, strict_serializer
+    from graphs.exercise_session.state import ExerciseSessionState
+    from graphs.turns import Turn
+    from knowledge.items import ITEM_TYPES, Question, ReadingItem
+
+    allowed = allowed_types([ExerciseSessionState, Turn])
+    assert {(c.__module__, c.__name__) for c in [*ITEM_TYPES.values(), Question]} <= allowed
+    serde = strict_serializer().with_msgpack_allowlist(allowed)
+    reading = SessionItem.model_validate({"type": "reading", "level": "A2", "topic": "pets", "status": "accepted",
+                                          "fields": _READING})  # fmt: skip
+    version = SetVersion(number=1, message="m", changes=[], set=ExerciseSet(items=[_item(1), reading]))
+    with caplog.at_level("WARNING"):
+        back = serde.loads_typed(serde.dumps_typed([version]))
+    assert back == [version] and isinstance(back[0].set.items[1].item, ReadingItem)
+    assert "unregistered" not in caplog.text

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_turns_edit_the_set_and_keep_every_version(flow: Flow) -> None:
     assert removed.version == 3 and [i.id for i in removed.items] == [replaced.items[0].id]
     assert exported.version == 3 and exported.export is not None
     sheet = Path(exported.export.markdown_path).read_text()
-    assert "## Answer key" in sheet and str(removed.items[0].fields["answer"]) in sheet
+    assert "## Answer key" in sheet and str(removed.items[0].item.answer) in sheet
     assert json.loads(Path(exported.export.json_path).read_text())["version"] == 3
     assert shown.version == 3 and shown.shown_version == 1 and [i.id for i in shown.items] == [i.id for i in made.items]
     assert undone.version == 4 and [i.id for i in undone.items] == [i.id for i in replaced.items]
@@ -98,6 +99,28 @@ def test_a_new_process_resumes_every_version_and_turn(flow: Flow) -> None:
     assert len(shown["turns"]) == 12 and shown["turns"][1]["payload"]["changes"][0]["kind"] == "added"
     listed = _json("sessions", "list", "--kind", "exercises", env=env)
     assert flow.id in [s["id"] for s in listed["sessions"]]
+
+
+_READ_TYPED = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING)
+from forge.services import Services
+from forge.sessions.exercises import ExerciseSessions
+from forge.settings import load_settings
+from knowledge.items import ITEM_TYPES
+versions = ExerciseSessions(Services(load_settings()[0])).versions(sys.argv[1])
+items = [i.item for v in versions for i in v.set.items]
+assert items and all(isinstance(i, ITEM_TYPES[i.type]) for i in items), items
+print(len(versions), sorted({type(i).__name__ for i in items}))
+"""
+
+
+def test_a_new_process_reads_the_items_typed_without_warnings(flow: Flow) -> None:
+    proc = subprocess.run([sys.executable, "-c", _READ_TYPED, flow.id], env=os.environ | flow.env(), text=True,
+                          capture_output=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "4" and "ReorderItem" in proc.stdout
+    assert "Deserializing unregistered type" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
 
 
 def test_bad_input_gets_a_clear_answer_and_changes_nothing(flow: Flow) -> None:

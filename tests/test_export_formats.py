@@ -37,7 +37,6 @@ from knowledge.items import (
     ReadingItem,
     ReorderItem,
     WordFormationItem,
-    item_fields,
 )
 from knowledge.levels import Level
 from tests.support.cli_helpers import assert_clean_error, run_forge
@@ -98,7 +97,7 @@ ITEMS: list[Item] = [GAP_FILL, OPEN_GAP, WORD_FORMATION, REORDER, CORRECTION, MA
 def _set(items: list[Any] = ITEMS) -> ExerciseSet:
     """A B1 set of the given typed items, as the session keeps them."""
     session_items = [
-        SessionItem(id=f"item{n}", type=i.type, level=i.level, topic=i.topic, status="accepted", fields=item_fields(i))
+        SessionItem(id=f"item{n}", type=i.type, level=i.level, topic=i.topic, status="accepted", item=i)
         for n, i in enumerate(items, 1)
     ]
     return ExerciseSet(level=B1, topic="travel", items=session_items)

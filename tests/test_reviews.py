@@ -78,7 +78,7 @@ def test_a_teachers_session_accept_2_reject_2_modify_1(made: Made, tmp_path: Pat
     assert rejected.returncode == 0, rejected.stderr
     assert "Rejected (unnatural)" in rejected.stdout
     original = made.items[modify - 1]
-    stem = str(original.fields["stem"])
+    stem = original.item.key_text()
     edit = tmp_path / "edit.json"
     edit.write_text(json.dumps({"stem": "Now, " + stem[:1].lower() + stem[1:]}))
     modified = forge_json("review", f"{made.id}@{made.version}:{modify}", "--edit", str(edit), env=made.env())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from knowledge.items import (
+    ITEM_TYPES,
     ErrorCorrectionItem,
     GapFillItem,
     MatchingItem,
@@ -127,8 +130,11 @@ def test_word_families_are_real() -> None:
 
 
 def test_taught_words_are_what_an_item_teaches() -> None:
-    assert taught_words({"type": "gap_fill", "answer": "apples", "target_word": "apple"}) == ["apple"]
-    assert taught_words({"type": "word_formation", "base_word": "HAPPY", "answer": "happiness"}) == ["happy"]
-    assert taught_words({"type": "matching", "words": ["Cat", "dog"]}) == ["cat", "dog"]
-    assert taught_words({"type": "reorder", "answer": "I like tea."}) == []
+    def partial(kind: str, **fields: Any) -> Any:
+        return ITEM_TYPES[kind].model_construct(**fields)
+
+    assert taught_words(partial("gap_fill", answer="apples", target_word="apple")) == ["apple"]
+    assert taught_words(partial("word_formation", base_word="HAPPY", answer="happiness")) == ["happy"]
+    assert taught_words(partial("matching", words=["Cat", "dog"])) == ["cat", "dog"]
+    assert taught_words(partial("reorder", answer="I like tea.")) == []
     assert taught_words(None) == []

@@ -64,13 +64,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator
 def _follow(api: ApiClient, job: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Read a job's server-sent events until it is done: its progress events and its result."""
     progress: list[dict[str, Any]] = []
-    seen = -1
+    seen = ""  # event ids are opaque ("resets.sent"); the stream resumes after the one given
     for _ in range(30):  # each response stays open at most a minute; reconnect after the last event seen
         with api.http.stream("GET", f"/api/jobs/{job}/events", params={"after": seen}) as response:
             kind = ""
             for line in response.iter_lines():
                 if line.startswith("id: "):
-                    seen = int(line[4:])
+                    seen = line[4:]
                 elif line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: "):

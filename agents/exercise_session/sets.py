@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from itertools import cycle, islice
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from agents.exercise_session.commands import ALL_ITEMS, DEFAULT_MORE, DEFAULT_NEW_SET, MAX_ITEMS, Command, help_text
-from knowledge.items import ExerciseType, Item, parse_item
+from knowledge.items import ExerciseType, FlatItem, GapFillItem, MatchingItem, ReadingItem, WordFormationItem
 from knowledge.levels import Level
 from knowledge.reviews import ItemDecision
 
@@ -30,23 +30,26 @@ ChangeKind = Literal["added", "replaced", "removed", "failed", "level", "topic",
 
 
 class SessionItem(BaseModel):
-    """One item of the set, as the item graph produced it."""
+    """One item of the set, as the item graph produced it.
+
+    The exercise is typed here and written flat under `fields` in JSON, exports and checkpoints (older checkpoints
+    hold that flat object, which reads back as its type).
+    """
+
+    model_config = ConfigDict(serialize_by_alias=True)
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8])
     type: ExerciseType
     level: Level
     topic: str
     status: Literal["accepted", "flagged"]
-    fields: dict[str, Any] = Field(description="The exercise (stem, options, answer...), as `item_fields` gives it.")
+    item: FlatItem = Field(
+        validation_alias=AliasChoices("item", "fields"), serialization_alias="fields", description="The exercise."
+    )
     aci: float | None = None
     violations: list[str] = Field(default_factory=list, description="Why a flagged item was not accepted.")
     run_id: str | None = None
     trace_id: str | None = None
-
-    @property
-    def item(self) -> Item:
-        """The exercise as its typed model (the fields stay flat for JSON, exports and checkpoints)."""
-        return parse_item(self.fields)
 
 
 class ExerciseSet(BaseModel):
@@ -291,14 +294,16 @@ def resolve_items(current: ExerciseSet, numbers: list[int]) -> tuple[list[int], 
 def words_of(current: ExerciseSet) -> list[str]:
     """The vocabulary the set practises: target words, base words, matched words and one-word answers."""
     words: list[str] = []
-    for item in current.items:
-        f = item.fields
-        for key in ("target_word", "base_word"):
-            if isinstance(f.get(key), str):
-                words.append(f[key].lower())
-        words += [w.lower() for w in f.get("words") or [] if isinstance(w, str)]
-        if isinstance(f.get("answer"), str) and " " not in f["answer"] and item.type in ("gap_fill", "word_formation"):
-            words.append(f["answer"].lower())
+    for entry in current.items:
+        item = entry.item
+        if isinstance(item, GapFillItem):
+            words.append(item.target_word.lower())
+        if isinstance(item, WordFormationItem):
+            words.append(item.base_word.lower())
+        if isinstance(item, MatchingItem):
+            words += [w.lower() for w in item.words]
+        if isinstance(item, GapFillItem | WordFormationItem) and " " not in item.answer:
+            words.append(item.answer.lower())
     return [w for w in dict.fromkeys(words) if w.isalpha()]
 
 
@@ -326,6 +331,6 @@ def _empty(command: Command) -> str:
 
 def _label(item: SessionItem) -> str:
     """A short label of an item: type, level, and the start of its text."""
-    text = str(item.fields.get("stem") or item.fields.get("title") or ", ".join(item.fields.get("words") or []))
+    text = item.item.title if isinstance(item.item, ReadingItem) else item.item.key_text()
     flag = " (flagged)" if item.status == "flagged" else ""
     return f"{item.type} at {item.level}{flag} — {text[:60]}"

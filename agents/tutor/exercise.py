@@ -162,13 +162,13 @@ ANSWERS_FOR_POINT: dict[str, frozenset[str]] = {
 }  # fmt: skip
 
 
-def practises(plan: ExercisePlan, item: Mapping[str, Any]) -> bool:
+def practises(plan: ExercisePlan, item: Item) -> bool:
     """Whether an item practises what the plan asked for: the planted mistake or the gap's answer for a point."""
     if not plan.on_point:
         return False
     if plan.answers:
-        return str(item.get("answer", "")).lower() in plan.answers
-    return plan.mistake is None or item.get("error_type") == plan.mistake
+        return item.answer_text().lower() in plan.answers
+    return plan.mistake is None or (isinstance(item, ErrorCorrectionItem) and item.error_type == plan.mistake)
 
 
 def plan_requested(intent: Intent, level: Level, topic: str, policy: TutorPolicy) -> tuple[ExercisePlan | None, str]:

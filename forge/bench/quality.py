@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from forge.services import Services
 from graphs.item.graph import build_item_graph, run_item
 from graphs.item.state import ItemRequest, ItemResult
@@ -31,7 +29,6 @@ TUNING_TOPICS = ("food", "travel")
 BENCH_TOPICS = ("music", "weather", "health", "shopping", "the sea", "cinema", "gardening", "money", "sport", "school")
 #: The product goal on word tokens above the target level.
 MAX_ABOVE = 0.05
-_ITEM = TypeAdapter(Item)
 
 
 @dataclass
@@ -62,7 +59,7 @@ def measure(result: ItemResult, seconds: float, services: Services) -> Measured:
     problems: list[str] = []
     structural, meaning, share = False, False, None
     if result.item is not None:
-        item = _ITEM.validate_python(_schema_fields(result.item))
+        item = result.item
         problems = [v.message for v in validate(item, services.alignment_checker.lexicon)]
         structural = not problems
         meaning_problems = _meaning_problems(services, item, result.level) if structural else []
@@ -94,13 +91,6 @@ def _meaning_problems(services: Services, item: Item, level: Level) -> list[str]
     if judge is None:
         return []
     return [v.message for v in meaning_violations(judge, item) if v.blocking]
-
-
-def _schema_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """The item's own fields (the CLI adds 'answer'/'options' to reading items for a uniform shape)."""
-    if fields.get("type") == "reading":
-        return {k: v for k, v in fields.items() if k not in ("answer", "options")}
-    return fields
 
 
 def requests(levels: Iterable[Level], kinds: Iterable[str], topics: Iterable[str], seed: int) -> list[ItemRequest]:

@@ -14,8 +14,7 @@ from forge.cli.index import build_with_progress
 from knowledge.errors import UserInputError
 
 if TYPE_CHECKING:
-    from forge.generation import Request
-    from graphs.item.state import ItemResult
+    from graphs.item.state import ItemRequest, ItemResult
 
 _COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
@@ -38,9 +37,9 @@ def generate_cmd(
     if batch is not None:
         _batch(svc, batch, out, as_json)
         return
-    request = _single_request(level, topic, kind, count, seed)
+    requests = _single_request(level, topic, kind, count, seed)
     build_with_progress(svc, quiet=as_json)
-    results = _run_with_progress(svc, request, show=count > 1)
+    results = _run_with_progress(svc, requests, show=count > 1)
     keep_for_review(svc, [result_record(r) for r in results])
     if as_json:
         print_json(batch_summary(results))
@@ -48,25 +47,26 @@ def generate_cmd(
         _print_blocks(results)
 
 
-def _single_request(level: str | None, topic: str | None, kind: str | None, count: int, seed: int | None) -> Request:
-    """The request from the options; a missing one is a clear error."""
-    from forge.generation import Request, checked
+def _single_request(
+    level: str | None, topic: str | None, kind: str | None, count: int, seed: int | None
+) -> list[ItemRequest]:
+    """The item requests of the options, validated; a missing or wrong one is a clear error."""
+    from forge.generation import Request, item_requests
     missing = [name for name, value in (("--level", level), ("--topic", topic), ("--type", kind)) if not value]
     if missing:
         raise UserInputError(f"Missing {', '.join(missing)}; give --level, --topic and --type, or --batch FILE.")
-    request = Request(level=str(level), topic=str(topic), type=str(kind), count=count, seed=seed)
-    checked(request)
-    return request
+    return item_requests(Request(level=str(level), topic=str(topic), type=str(kind), count=count, seed=seed))
 
 
-def _run_with_progress(svc: Any, request: Request, *, show: bool) -> list[ItemResult]:
-    """Run the request, with a progress bar on stderr when there is more than one item."""
-    from forge.generation import run_request
+def _run_with_progress(svc: Any, requests: list[ItemRequest], *, show: bool) -> list[ItemResult]:
+    """Run the requests, with a progress bar on stderr when there is more than one item."""
+    from forge.generation import run_items
     if not show:
-        return list(run_request(svc, request))
+        return list(run_items(svc, requests))
+    first = requests[0]
     with Progress(*_COLUMNS, console=err_console, transient=True) as progress:
-        task = progress.add_task(f"Generating {request.type} at {request.level.upper()}", total=request.count)
-        return list(run_request(svc, request, lambda _: progress.advance(task)))
+        task = progress.add_task(f"Generating {first.type} at {first.level.value}", total=len(requests))
+        return list(run_items(svc, requests, lambda _: progress.advance(task)))
 
 
 def _batch(svc: Any, path: Path, out: Path | None, as_json: bool) -> None:
@@ -102,7 +102,6 @@ def _block(number: int, result: ItemResult) -> Any:
     from rich.console import Group
     from rich.padding import Padding
 
-    from knowledge.items import parse_item
     from knowledge.render import TYPE_TITLES, key_line, learner_lines
 
     colour = {"accepted": "green", "flagged": "yellow"}.get(result.status, "red")
@@ -112,7 +111,7 @@ def _block(number: int, result: ItemResult) -> Any:
         (result.status + (" (escalated)" if result.escalated else ""), f"bold {colour}"),
     )
     body: list[Any] = []
-    item = parse_item(result.item) if result.item else None
+    item = result.item
     if item is not None:
         body += [Text(line) for line in learner_lines(item)]
         body.append(Text.assemble(("Key: ", "bold"), key_line(item)))

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from forge.reviews.store import ReviewStore
 from knowledge.errors import UserInputError
+from knowledge.items import item_fields
 from knowledge.reviews import DECISIONS, REASONS, Decision, Review, Source, check_reason, latest
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Reviewing:
 
 def set_target(item: SessionItem, session_id: str, version: int, number: int) -> Target:
     """A set item as a review target."""
-    record = {**item.fields, "type": item.type, "level": item.level.value, "topic": item.topic,
+    record = {**item_fields(item.item), "type": item.type, "level": item.level.value, "topic": item.topic,
               "status": item.status, "aci": item.aci, "run_id": item.run_id, "trace_id": item.trace_id}
     return Target(
         item_id=item.id, source="set", type=item.type, level=item.level.value, topic=item.topic, record=record,

@@ -440,10 +440,11 @@ def _typed(record: dict[str, Any]) -> Any:
 
 def edit_fields(item: SessionItem) -> list[EditField]:
     """The in-place edit form's fields: the item's own fields, each typed as the form shows it."""
-    from knowledge.items import ITEM_TYPES
+    from knowledge.items import ITEM_TYPES, item_fields
 
-    names = [n for n in ITEM_TYPES[item.type].model_fields if n not in FIXED_FIELDS and n in item.fields]
-    return [_edit_field(name, item.fields[name]) for name in names]
+    fields = item_fields(item.item)
+    names = [n for n in ITEM_TYPES[item.type].model_fields if n not in FIXED_FIELDS and n in fields]
+    return [_edit_field(name, fields[name]) for name in names]
 
 
 def _edit_field(name: str, value: Any) -> EditField:

@@ -101,9 +101,10 @@ class ExerciseNodes:
         why = ""
         used = [w for i in current.items for w in i.item.taught_words()][-MAX_USED_WORDS:]
         for attempt in range(2):
-            request = ItemRequest(level=slot.level, topic=slot.topic, type=slot.type, seed=seed + attempt,
-                                  session_id=session_id or None, used_words=used)
             try:
+                request = ItemRequest.of({"level": slot.level, "topic": slot.topic, "type": slot.type,
+                                          "seed": seed + attempt, "session_id": session_id or None,
+                                          "used_words": used})  # fmt: skip
                 result = run_item(self.item_graph, request)
             except UserInputError as exc:
                 return None, str(exc)
@@ -183,7 +184,7 @@ def to_session_item(result: ItemResult) -> SessionItem | None:
     if result.status == "failed" or result.item is None:
         return None
     return SessionItem(
-        type=result.type, level=result.level, topic=result.topic, status=result.status, fields=result.item,
+        type=result.type, level=result.level, topic=result.topic, status=result.status, item=result.item,
         aci=result.aci, violations=[v.message for v in result.violations if v.blocking][:4], run_id=result.run_id,
         trace_id=result.trace_id,
     )

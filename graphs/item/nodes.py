@@ -6,8 +6,6 @@ import random
 import time
 from typing import Any
 
-from pydantic import ValidationError
-
 from agents import telemetry
 from agents.context import AgentContext
 from agents.item.constraints import Constraints, build_constraints
@@ -19,8 +17,6 @@ from agents.item.validation import Verdict, feedback_words, validate_item
 from graphs.common import AttemptFacts, Decision
 from graphs.item.routing import decide_next, decide_start
 from graphs.item.state import Attempt, BestItem, ItemRequest, ItemResult, ItemState, Route, Status
-from knowledge.errors import UserInputError
-from knowledge.items import item_fields
 
 #: How many target words the constraint agent hands over (matching needs spares).
 TARGETS = {"matching": 12}
@@ -35,13 +31,14 @@ class ItemNodes:
         self.ctx = ctx
 
     def intake(self, state: ItemState) -> dict[str, Any]:
-        """Validate the request and classify it (raises UserInputError on bad input).
+        """Classify the request (hard from the start or not).
 
-        LangGraph Server hands the request over as JSON; it is validated into an `ItemRequest` here.
+        A typed request was validated when it was made; LangGraph Server hands the request over as JSON, which is
+        validated into an `ItemRequest` here (UserInputError on bad input).
         """
         request = _as_request(state["request"])
-        checked = intake(self.ctx, request.level, request.topic, request.source_text)
-        return {"request": request, "topic": checked.topic, "hard_reason": checked.hard_reason}
+        checked = intake(self.ctx, request.level, request.source_text)
+        return {"request": request, "topic": request.topic, "hard_reason": checked.hard_reason}
 
     def retrieve(self, state: ItemState) -> dict[str, Any]:
         """Level- and topic-filtered lexicon, constructions, descriptors and exemplars."""
@@ -164,15 +161,10 @@ class ItemNodes:
 
 
 def _as_request(value: object) -> ItemRequest:
-    """The request as a typed object; JSON input is validated (a bad field is the caller's error)."""
+    """The request as a typed object: trusted when it is one, validated when JSON (LangGraph Server) hands it over."""
     if isinstance(value, ItemRequest):
         return value
-    try:
-        return ItemRequest.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "request"
-        raise UserInputError(f"Invalid request field {where!r}: {first['msg']}.") from exc
+    return ItemRequest.of(value)
 
 
 def _for_attempt(constraints: Constraints, state: ItemState, number: int) -> Constraints:
@@ -224,7 +216,7 @@ def _result(state: ItemState) -> ItemResult:
         result.failure = f"no structurally valid item after {len(attempts)} attempts: {why}"
         return result
     verdict = best.verdict
-    update = {"item": item_fields(best.item), "aci": verdict.aci, "above_share": verdict.above_share}
+    update = {"item": best.item, "aci": verdict.aci, "above_share": verdict.above_share}
     return result.model_copy(update=update | {"violations": verdict.violations, "model": best.model})
 
 

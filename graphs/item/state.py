@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import operator
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from typing_extensions import TypedDict
 
 from agents.item.constraints import Constraints
 from agents.item.generation import Outcome
+from agents.item.intake import check_level, check_source, check_type, clean_topic
 from agents.item.retrieved import Retrieved
 from agents.item.tool_agent import ToolRecord
 from agents.item.validation import Verdict
 from graphs.common import Decision
-from knowledge.items import ExerciseType, Item
+from knowledge.errors import UserInputError
+from knowledge.items import ExerciseType, FlatItem, Item
 from knowledge.levels import Level
 from knowledge.violations import Violation
 
@@ -32,12 +34,16 @@ MAX_USED_WORDS = 200
 
 
 class ItemRequest(BaseModel):
-    """What a teacher or learner asks for: one exercise of a type, at a level, on a topic."""
+    """What a teacher or learner asks for: one exercise of a type, at a level, on a topic.
+
+    This is where a request is validated, once (the checks of `agents.item.intake`): the graph trusts the object.
+    Build one from outside input with `ItemRequest.of`, which says what is wrong in one sentence.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     level: Level
-    topic: str = Field(description="Free-text topic such as 'food' or 'travel'; validated at intake.")
+    topic: str = Field(description="Free-text topic such as 'food' or 'travel', kept as its cleaned phrase.")
     type: ExerciseType
     source_text: str | None = Field(default=None, description="Learner or teacher text the item relates to.")
     seed: int = Field(default=0, description="Seed for reproducible sampling.")
@@ -48,6 +54,43 @@ class ItemRequest(BaseModel):
         description="Target words the set already uses; others are chosen while the topic has enough candidates.",
     )
     run_id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Id of this run (the trace's root).")
+
+    @classmethod
+    def of(cls, fields: object) -> ItemRequest:
+        """The request of outside fields (JSON, the CLI, a command); UserInputError in one sentence if one is wrong."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            cause = first.get("ctx", {}).get("error")
+            if isinstance(cause, UserInputError):
+                raise UserInputError(str(cause)) from exc
+            where = ".".join(str(p) for p in first["loc"]) or "request"
+            raise UserInputError(f"Invalid request field {where!r}: {first['msg']}.") from exc
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, level: Level) -> Level:
+        """Exercises start at A1."""
+        return check_level(level)
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, topic: str) -> str:
+        """A short, safe English phrase, normalised."""
+        return clean_topic(topic)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, kind: object) -> object:
+        """A known exercise type, refused with the list of accepted ones."""
+        return check_type(kind) if isinstance(kind, str) else kind
+
+    @field_validator("source_text")
+    @classmethod
+    def _source(cls, text: str | None) -> str | None:
+        """A text short enough to estimate."""
+        return check_source(text)
 
 
 class Attempt(BaseModel):
@@ -83,7 +126,7 @@ class ItemResult(BaseModel):
     type: ExerciseType
     level: Level
     topic: str
-    item: dict[str, Any] | None = Field(default=None, description="The exercise fields (stem, options, answer...).")
+    item: FlatItem | None = Field(default=None, description="The exercise (written flat, as `item_fields` gives it).")
     aci: float | None = None
     above_share: float | None = None
     violations: list[Violation] = Field(default_factory=list)
@@ -118,7 +161,7 @@ class ItemState(TypedDict, total=False):
     """Everything one item run knows, node by node."""
 
     request: ItemRequest
-    #: The topic after intake's validation.
+    #: The request's (validated) topic.
     topic: str
     #: Why the case is hard from the start (escalate first), or None.
     hard_reason: str | None

@@ -50,6 +50,7 @@ from graphs.turns import Turn
 from graphs.tutor.routing import decide_intent, decide_reply, decide_start
 from graphs.tutor.state import TurnDecision, TutorState
 from knowledge.errors import UserInputError
+from knowledge.items import item_fields
 from knowledge.levels import Level, parse_level
 
 
@@ -192,11 +193,11 @@ class TutorNodes:
         if plan is None:
             update: dict[str, Any] = {"reply": reason} if requested else {}
             return update | {"decisions": [self._decide(turn, "offer", "none", reason)]}
-        request = ItemRequest(level=max(plan.level, Level.A1), topic=plan.topic, type=plan.type,
-                              seed=_seed(state, 7), session_id=state.get("session_id") or None,
-                              source_text=_detection(state).corrected[:1000])  # fmt: skip
         sorry = {"reply": _NO_EXERCISE.format(what=exercise_words(intent))} if requested and intent else {}
         try:
+            request = ItemRequest.of({"level": max(plan.level, Level.A1), "topic": plan.topic, "type": plan.type,
+                                      "seed": _seed(state, 7), "session_id": state.get("session_id") or None,
+                                      "source_text": _detection(state).corrected[:1000]})  # fmt: skip
             result = self._item(request, plan)
         except UserInputError as exc:
             return sorry | {"decisions": [self._decide(turn, "offer", "none", f"the item graph refused: {exc}")]}
@@ -205,9 +206,9 @@ class TutorNodes:
         if result.status == "failed" or result.item is None:
             why = f"{reason}, but the item graph gave no usable item ({result.failure})"
             return sorry | {"learner_next": updated, "decisions": [self._decide(turn, "offer", "none", why)]}
-        offered = PendingExercise(turn=turn, type=plan.type, item=result.item, reason=reason, run_id=result.run_id,
-                                  trace_id=result.trace_id, words=plan.words)  # fmt: skip
-        on_point = result.item is not None and practises(plan, result.item)
+        offered = PendingExercise(turn=turn, type=plan.type, item=item_fields(result.item), reason=reason,
+                                  run_id=result.run_id, trace_id=result.trace_id, words=plan.words)  # fmt: skip
+        on_point = practises(plan, result.item)
         wording = _HERE_IS if on_point else _CLOSE_TO if plan.on_point else _ON_TOPIC
         here = {"reply": wording.format(what=exercise_words(intent))} if requested and intent else {}
         return here | {"offered": offered, "learner_next": updated,
