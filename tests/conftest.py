@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from agents import telemetry
 from agents.models.llamacpp import LlamaCppConfig, LlamaCppModel
 
 #: Variables for the tests themselves, not settings of the program: FORGE_SCREENSHOTS=1 makes the browser tests
@@ -30,6 +34,20 @@ def pytest_configure(config: pytest.Config) -> None:
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache dir (knowledge-graph cache, retrieval index) for the whole session."""
     return tmp_path_factory.mktemp("forge-cache")
+
+
+@pytest.fixture(scope="session")
+def built_cache(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's cache dir with the knowledge-graph cache and the retrieval index built (for tests that start
+    `forge serve` processes, which build what is missing before they listen)."""
+    from tests.support.services_helpers import make_services
+
+    services = make_services(tmp_path_factory.mktemp("index-builder"), cache_dir)
+    try:
+        services.ensure_index()
+    finally:
+        services.close()
+    return cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +70,14 @@ def smollm() -> LlamaCppModel:
     model = LlamaCppModel("smollm2-135m", LlamaCppConfig(n_ctx=2048, timeout_s=60))
     model.warm_up()
     return model
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """Spans recorded by a private tracer provider (the global one is left alone)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
+    yield exporter
+    provider.shutdown()

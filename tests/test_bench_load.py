@@ -89,10 +89,10 @@ def test_the_same_reply_to_the_same_message_is_not_mixed() -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path, cache_dir: Path) -> Iterator[str]:
+def server(tmp_path: Path, built_cache: Path) -> Iterator[str]:
     """`forge serve` on SQLite in this test's data dir, with the admin account `boss`."""
     data_dir = Path(os.environ["FORGE_DATA_DIR"])
-    services = make_services(data_dir, cache_dir)
+    services = make_services(data_dir, built_cache)
     add_user(services, "boss", "admin")
     services.close()
     port = free_port()

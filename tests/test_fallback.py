@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agents import telemetry
 from agents.models.base import ChatModel, GenerationOptions, Message, ModelRequest
 from agents.models.errors import InvalidModelOutput, ModelBug, ModelNotFound, ModelTimeout, ModelUnavailable
 from agents.models.fallback import AllModelsFailed, ChainCall, EscalationChain
@@ -29,17 +25,6 @@ REQUEST = ModelRequest(messages=HI)
 
 def timeout(model: str) -> ModelTimeout:
     return ModelTimeout(f"{model} did not finish within 1 s", model=model, attempts=3)
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    """Spans recorded by a private tracer provider (the global one is left alone)."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
 
 
 def ollama_model(server: OllamaTestServer, name: str, **config: Any) -> OllamaModel:

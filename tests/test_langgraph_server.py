@@ -33,12 +33,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[tuple[str, Path]]:
+def server(tmp_path_factory: pytest.TempPathFactory, built_cache: Path) -> Iterator[tuple[str, Path]]:
     """`langgraph dev` serving langgraph.json; yields its URL and the data dir holding its trace store."""
     data_dir = tmp_path_factory.mktemp("langgraph-data")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "OLLAMA_"))}
-    env |= {"FORGE_DATA_DIR": str(data_dir), "FORGE_CACHE_DIR": str(cache_dir), "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+    env |= {"FORGE_DATA_DIR": str(data_dir), "FORGE_CACHE_DIR": str(built_cache), "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
     if os.environ.get("PF_TEST_POSTGRES_URL"):  # the tutoring sessions then live in PostgreSQL (`bash .ci/postgres`)
         env["FORGE_POSTGRES_URL"] = os.environ["PF_TEST_POSTGRES_URL"]
     langgraph = Path(sys.executable).with_name("langgraph")

@@ -7,19 +7,15 @@ Covers plain chat, JSON schema output, tool calls, streaming usage and time to f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import ollama
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from agents import telemetry
 from agents.models.base import GenerationOptions, Message, ToolCall, ToolSpec
 from agents.models.errors import InvalidModelOutput, ModelBug, ModelNotFound, ModelTimeout, ModelUnavailable
 from agents.models.ollama import (
@@ -61,17 +57,6 @@ def model(server: OllamaTestServer, name: str = QWEN, **config: Any) -> OllamaMo
     """An OllamaModel pointed at the test server, with quick retries."""
     settings: dict[str, Any] = {"timeout_s": 60.0, "retries": 2, "backoff_s": 0.01, "backoff_max_s": 0.05}
     return OllamaModel(name, OllamaConfig(host=server.url, **(settings | config)))
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    """Spans recorded by a private tracer provider (the global one is left alone)."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
 
 
 # --- Working calls ------------------------------------------------------------------------------------------------

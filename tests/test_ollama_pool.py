@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agents import telemetry
@@ -185,17 +184,6 @@ def _reset(servers: tuple[OllamaTestServer, OllamaTestServer]) -> tuple[OllamaTe
         if server._thread is None or not server._thread.is_alive():
             server.restart()
     return servers
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    """Spans recorded by a private tracer provider (the global one is left alone)."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
 
 
 def pooled(*servers: OllamaTestServer, name: str = QWEN, **config: Any) -> OllamaModel:

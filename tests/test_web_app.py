@@ -26,7 +26,7 @@ from forge.web.queue import STALE_AFTER_S, STOPPED, Cursor, JobTable, ModelQueue
 from tests.support.cli_helpers import FORGE, assert_clean_error, run_forge
 from tests.support.services_helpers import make_services
 from tests.support.session_helpers import pg_url  # noqa: F401  (fixture)
-from tests.support.web_helpers import PASSWORD, ApiClient, add_user, free_port, live_server
+from tests.support.web_helpers import PASSWORD, ApiClient, add_user, free_port, job_events, live_server
 
 ERROR_SENTENCE = "Yesterday I go to the cinema with my friend."
 
@@ -184,7 +184,7 @@ def test_a_queued_turn_streams_its_place_and_its_text(server: str) -> None:
     with ApiClient(server, "ana") as ana:
         queued = ana.post("/api/tutor", {"message": "I like to play football with my brother.", "wait": False},
                           expect=202)  # fmt: skip
-        events = _events(ana, queued["job"])
+        events = job_events(ana.http, queued["job"])
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "position" and kinds[-1] == "done", kinds
     done = json.loads(events[-1][1])
@@ -192,21 +192,6 @@ def test_a_queued_turn_streams_its_place_and_its_text(server: str) -> None:
     streamed = "".join(json.loads(data) for kind, data in events if kind == "text")
     if "text" in kinds:  # the rule-written first question needs no model; a model draft streams
         assert streamed.strip()
-
-
-def _events(api: ApiClient, job: str) -> list[tuple[str, str]]:
-    """Read a job's server-sent events until done or failed: (kind, data) pairs."""
-    found: list[tuple[str, str]] = []
-    with api.http.stream("GET", f"/api/jobs/{job}/events") as response:
-        kind = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                found.append((kind, line[6:]))
-                if kind in ("done", "failed"):
-                    break
-    return found
 
 
 # the queue
@@ -321,18 +306,21 @@ def test_the_data_dir_and_its_databases_are_private(isolated_env: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path, oct(path.stat().st_mode))
 
 
-def test_forge_serve_binds_to_loopback_and_answers(isolated_env: Path) -> None:
+@pytest.mark.usefixtures("built_cache")
+def test_forge_serve_binds_to_loopback_and_answers(isolated_env: Path, tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([*FORGE, "serve", "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([*FORGE, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ))  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # it loads the graphs and the model's weights before it listens
         while True:
             try:
                 assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                alive = time.monotonic() < deadline and proc.poll() is None
+                assert alive, (tmp_path / "serve.log").read_text()
                 time.sleep(0.3)
         with socket.socket() as s:  # not on other addresses of this machine
             s.settimeout(1)
@@ -342,6 +330,7 @@ def test_forge_serve_binds_to_loopback_and_answers(isolated_env: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
 
 
 def _non_loopback_address() -> str | None:

@@ -22,7 +22,7 @@ from forge.web.queue import STALE_AFTER_S, STOPPED
 from tests.support.deploy import Deployment, PrivatePostgres
 from tests.support.services_helpers import make_services
 from tests.support.session_helpers import PG_ENV, pg_url, postgres_url  # noqa: F401  (fixture)
-from tests.support.web_helpers import PASSWORD, add_user
+from tests.support.web_helpers import PASSWORD, add_user, job_events
 
 #: Like the tests' in-process services: no Ollama to escalate to (refused at once), the local model's budget.
 SERVE_ENV = {"FORGE_OLLAMA_HOST": "http://127.0.0.1:9", "FORGE_OLLAMA_RETRIES": "0", "FORGE_LOCAL_TIMEOUT_S": "60"}
@@ -59,9 +59,9 @@ class Learner:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, cache_dir: Path, pg_url: str) -> Iterator[Deployment]:  # noqa: F811
+def deployment(tmp_path: Path, built_cache: Path, pg_url: str) -> Iterator[Deployment]:  # noqa: F811
     """Two `forge serve` processes over this test's PostgreSQL schema, with the learner ana."""
-    services = make_services(tmp_path / "admin", cache_dir, postgres_url=pg_url)
+    services = make_services(tmp_path / "admin", built_cache, postgres_url=pg_url)
     add_user(services, "ana", "learner", class_name="7b")
     services.close()
     with Deployment(tmp_path / "deploy", postgres_url=pg_url, processes=2, env=SERVE_ENV) as deployed:
@@ -80,7 +80,7 @@ def test_two_processes_behind_one_address_give_the_same_answers(deployment: Depl
     assert queued.status_code == 202, queued.text
     job = queued.json()["job"]
     owner = deployment.process_of(queued.headers[PROCESS])
-    events = _events(ana.http, job)
+    events = job_events(ana.http, job)
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "position" and kinds[-1] == "done", kinds
     answers = [httpx.get(f"{b.url}/api/jobs/{job}", cookies=ana.http.cookies).json() for b in deployment.backends]
@@ -148,11 +148,11 @@ def test_kill_9_of_the_process_running_a_turn_loses_only_that_turn(deployment: D
     ana.close()
 
 
-def test_postgresql_restart_fails_requests_cleanly_and_the_app_recovers(tmp_path: Path, cache_dir: Path) -> None:
+def test_postgresql_restart_fails_requests_cleanly_and_the_app_recovers(tmp_path: Path, built_cache: Path) -> None:
     if postgres_url() is None:  # the same condition as the other PostgreSQL tests: CI has the server installed
         pytest.skip(f"{PG_ENV} is not set (.ci/run installs and starts PostgreSQL and sets it)")
     with PrivatePostgres() as pg:
-        services = make_services(tmp_path / "admin", cache_dir, postgres_url=pg.url)
+        services = make_services(tmp_path / "admin", built_cache, postgres_url=pg.url)
         add_user(services, "ana", "learner", class_name="7b")
         services.close()
         with Deployment(tmp_path / "deploy", postgres_url=pg.url, processes=1, env=SERVE_ENV) as deployed:
@@ -217,18 +217,3 @@ def _until_finished(http: httpx.Client, job: str, timeout_s: float = 60) -> dict
             return state
         time.sleep(0.5)
     raise AssertionError(f"job {job} never finished")
-
-
-def _events(http: httpx.Client, job: str) -> list[tuple[str, str]]:
-    """A job's server-sent events until done or failed: (kind, data) pairs."""
-    found: list[tuple[str, str]] = []
-    with http.stream("GET", f"/api/jobs/{job}/events") as response:
-        kind = ""
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                found.append((kind, line[6:]))
-                if kind in ("done", "failed"):
-                    break
-    return found

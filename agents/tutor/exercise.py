@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agents.tutor.intent import Intent
 from agents.tutor.learner import LearnerModel, recent_count
@@ -32,6 +32,7 @@ from agents.tutor.policy import TutorPolicy
 from knowledge.items import (
     ErrorCorrectionItem,
     ExerciseType,
+    FlatItem,
     GapFillItem,
     Item,
     MatchingItem,
@@ -86,11 +87,19 @@ class PendingExercise(BaseModel):
 
     turn: int
     type: ExerciseType
-    item: dict[str, object]
+    item: FlatItem
     reason: str
     run_id: str
     trace_id: str | None = None
     words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_item(cls, data: Any) -> Any:
+        """Exercises stored before items were typed may leave the item's type to the exercise's own `type`."""
+        if isinstance(data, dict) and isinstance(data.get("item"), dict) and "type" not in data["item"]:
+            return data | {"item": {"type": data.get("type"), **data["item"]}}
+        return data
 
 
 class Grade(BaseModel):
@@ -287,9 +296,12 @@ def _matches(said: str, answer: str, kind: str) -> bool:
     return kind in ("error_correction", "open_gap", "gap_fill") and len(words) <= 3 and answer in words
 
 
-def render_exercise(fields: Mapping[str, Any]) -> str:
-    """An exercise as the learner sees it: instructions, the task and the options, without the answer."""
-    item = parse_item(fields)
+def render_exercise(shown: Item | Mapping[str, Any]) -> str:
+    """An exercise as the learner sees it: instructions, the task and the options, without the answer.
+
+    Takes the typed item, or a flat item object as stored in a turn's payload.
+    """
+    item = shown if isinstance(shown, BaseModel) else parse_item(shown)
     lines = [item.instructions, "" if isinstance(item, MatchingItem | ReadingItem) else item.stem]
     if isinstance(item, GapFillItem | MatchingItem) and item.options:
         lines.append("Options: " + " / ".join(item.options))
@@ -299,5 +311,5 @@ def render_exercise(fields: Mapping[str, Any]) -> str:
 
 
 def _typed(pending: PendingExercise) -> Item:
-    """The pending exercise's item as its typed model (the stored fields may leave the type to `pending.type`)."""
-    return parse_item({"type": pending.type, **pending.item})
+    """The pending exercise's item (typed since it was read)."""
+    return pending.item

@@ -62,6 +62,9 @@ class LoadConfig(BaseModel):
     seconds: float = Field(gt=0)
     seed: int = 0
     timeout_s: float = Field(default=300.0, description="Longest one request may take (turns wait in the queue).")
+    think_s: float = Field(
+        default=1.0, ge=0, description="Mean pause of a learner between a reply and its next message (0 to 2x)."
+    )
 
 
 @dataclass
@@ -165,7 +168,8 @@ class Learner:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def run_learner(client: Client, learner: Learner, tally: Tally, stop: threading.Event, rng: random.Random) -> None:
+def run_learner(client: Client, learner: Learner, think_s: float, tally: Tally, stop: threading.Event,
+                rng: random.Random) -> None:  # fmt: skip
     """Take turns until told to stop: a script message with the marker, wait for the reply, think, again."""
     messages = script_messages()
     offset = rng.randrange(len(messages))
@@ -185,7 +189,7 @@ def run_learner(client: Client, learner: Learner, tally: Tally, stop: threading.
             if data.get("trace_id"):
                 with tally.lock:
                     tally.trace_ids.append((str(data["trace_id"]), seconds))
-        stop.wait(rng.uniform(0, 2.0))
+        stop.wait(rng.uniform(0, 2.0 * think_s))
 
 
 def run_teacher_sets(client: Client, tally: Tally, stop: threading.Event, rng: random.Random) -> None:
@@ -358,7 +362,8 @@ def _drive(config: LoadConfig, learners: list[tuple[Learner, str]], teachers: li
     tally, stop = Tally(), threading.Event()
     with _clients(config, [lr.name for lr, _ in learners] + [t for t, _ in teachers],
                   [p for _, p in learners] + [p for _, p in teachers]) as clients:  # fmt: skip
-        threads = _threads(clients, [lr for lr, _ in learners], [t for t, _ in teachers], tally, stop, rng)
+        threads = _threads(clients, [lr for lr, _ in learners], [t for t, _ in teachers], config.think_s, tally,
+                           stop, rng)  # fmt: skip
         start = time.monotonic()
         for thread in threads:
             thread.start()
@@ -372,10 +377,12 @@ def _drive(config: LoadConfig, learners: list[tuple[Learner, str]], teachers: li
     return tally, elapsed, queue_seen
 
 
-def _threads(clients: dict[str, Client], learners: list[Learner], teachers: list[str], tally: Tally,
+def _threads(clients: dict[str, Client], learners: list[Learner], teachers: list[str], think_s: float, tally: Tally,
              stop: threading.Event, rng: random.Random) -> list[threading.Thread]:  # fmt: skip
     """One thread per learner, two per teacher (sets; pages and traces), each with a random generator of its own."""
-    jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = [(run_learner, (clients[lr.name], lr)) for lr in learners]
+    jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = [
+        (run_learner, (clients[lr.name], lr, think_s)) for lr in learners
+    ]
     for name in teachers:
         jobs += [(run_teacher_sets, (clients[name],)), (run_teacher_browsing, (clients[name],))]
     return [threading.Thread(target=fn, args=(*args, tally, stop, random.Random(rng.random())), daemon=True)

@@ -476,6 +476,9 @@ def load_cmd(
     ] = False,
     timeout_s: Annotated[float, typer.Option("--timeout-s", min=1, help="Longest one request may take.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the scripts, levels and think times.")] = 0,
+    think_s: Annotated[
+        float, typer.Option("--think-s", min=0, help="Mean pause between a reply and a learner's next message.")
+    ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Learners and teachers over real HTTP: turns and items per minute, latencies, errors, lost and mixed turns."""
@@ -487,7 +490,7 @@ def load_cmd(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else os.environ.get("FORGE_BENCH_ADMIN_PASSWORD")
     if not password:
         raise UserInputError("Give the admin's password with --password-stdin or FORGE_BENCH_ADMIN_PASSWORD.")
-    config = load.LoadConfig(url=url, learners=learners, teachers=teachers, seconds=seconds, seed=seed,
+    config = load.LoadConfig(url=url, learners=learners, teachers=teachers, seconds=seconds, seed=seed, think_s=think_s,
                              timeout_s=timeout_s)  # fmt: skip
     report = load.run(config, admin, password, progress=lambda line: err_console.print(line, highlight=False))
     if as_json:
@@ -499,7 +502,8 @@ def load_cmd(
 def _print_load(report: dict[str, Any]) -> None:
     """The load figures in 80 columns: a latency table, then rates, errors, checks and the deployment's health."""
     c = report["config"]
-    table = Table(title=f"{c['learners']} learners, {c['teachers']} teachers, {report['elapsed_s']:.0f} s: {c['url']}",
+    title = f"{c['learners']} learners, {c['teachers']} teachers, think {c['think_s']:g} s, {report['elapsed_s']:.0f} s"
+    table = Table(title=f"{title}: {c['url']}",
                   title_justify="left")  # fmt: skip
     for column in ("requests", "n", "p50 s", "p95 s", "max s"):
         table.add_column(column, justify="left" if column == "requests" else "right")

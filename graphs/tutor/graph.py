@@ -53,6 +53,7 @@ from graphs.turns import utc_now
 from graphs.tutor.nodes import TutorNodes, compose_reply, of_turn
 from graphs.tutor.routing import route_intent, route_reply, route_start
 from graphs.tutor.state import LEARNER_FIELDS, NodeTime, TutorState, TutorTurnInput, TutorTurnResult
+from knowledge.items import item_fields
 from knowledge.levels import Level
 
 GRAPH_NAME = "tutor_graph"
@@ -125,8 +126,10 @@ def turn_result(values: dict[str, Any], session_id: str, trace_id: str | None, n
     offered: PendingExercise | None = values.get("offered")
     exercise = None
     if offered is not None:
-        exercise = {"type": offered.type, "reason": offered.reason, "text": render_exercise(offered.item),
-                    "item": offered.item, "run_id": offered.run_id, "trace_id": offered.trace_id}  # fmt: skip
+        exercise = {
+            "type": offered.type, "reason": offered.reason, "text": render_exercise(offered.item),
+            "item": item_fields(offered.item), "run_id": offered.run_id, "trace_id": offered.trace_id,
+        }  # fmt: skip
     decisions, timings = of_turn(values.get("decisions", []), learner.turns), values.get("timings", [])
     intent = values.get("intent")
     return TutorTurnResult(

@@ -206,7 +206,7 @@ class TutorNodes:
         if result.status == "failed" or result.item is None:
             why = f"{reason}, but the item graph gave no usable item ({result.failure})"
             return sorry | {"learner_next": updated, "decisions": [self._decide(turn, "offer", "none", why)]}
-        offered = PendingExercise(turn=turn, type=plan.type, item=item_fields(result.item), reason=reason,
+        offered = PendingExercise(turn=turn, type=plan.type, item=result.item, reason=reason,
                                   run_id=result.run_id, trace_id=result.trace_id, words=plan.words)  # fmt: skip
         on_point = practises(plan, result.item)
         wording = _HERE_IS if on_point else _CLOSE_TO if plan.on_point else _ON_TOPIC
@@ -373,8 +373,15 @@ def _payload(state: TutorState, learner: LearnerModel, reply: str) -> dict[str, 
         "intent": intent.kind if intent else None,
         "answer": answer.model_dump(mode="json") if answer else None,
         "point": answer.point if answer else None,
-        "exercise": {"type": offered.type, "item": offered.item, "reason": offered.reason} if offered else None,
+        "exercise": _offered_payload(offered),
         "graded": graded.model_dump(mode="json") if graded else None,
         "trace_id": telemetry.current_trace_id(),
         "decisions": [d.model_dump(mode="json") for d in of_turn(state.get("decisions", []), state["turn"])],
     }
+
+
+def _offered_payload(offered: PendingExercise | None) -> dict[str, Any] | None:
+    """The offered exercise as a turn's log stores it (the item flat, as every JSON document has it)."""
+    if offered is None:
+        return None
+    return {"type": offered.type, "item": item_fields(offered.item), "reason": offered.reason}

@@ -85,3 +85,18 @@ class ApiClient:
 
     def __exit__(self, *exc: object) -> None:
         self.http.close()
+
+
+def job_events(http: httpx.Client, job: str) -> list[tuple[str, str]]:
+    """Read a job's server-sent events until done or failed: (kind, data) pairs."""
+    found: list[tuple[str, str]] = []
+    with http.stream("GET", f"/api/jobs/{job}/events") as response:
+        kind = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                found.append((kind, line[6:]))
+                if kind in ("done", "failed"):
+                    break
+    return found
