@@ -1,11 +1,14 @@
-"""Recording traces: the OpenTelemetry provider, the SQLite span store it writes, and redaction of learner text.
+"""Recording traces: the OpenTelemetry provider, the span store it writes, and redaction of learner text.
 
 `setup_tracing(settings)` installs a TracerProvider (service.name "pedagogical-forge") whose BatchSpanProcessor hands
-finished spans to `SqliteSpanExporter` on a background thread, so a run only pays for creating spans, never for
-writing them. The store is `traces.sqlite` in the data dir (WAL): a `spans` table with one row per span and a
-`runs` table with one row per root span and the fields `forge trace list` filters on. A store that cannot be
-written (disk full, corrupt file) is reported once as a warning and otherwise ignored: a trace-store failure never
-fails a learner's run. Queries over the store live in `forge.traces`.
+finished spans to `StoreSpanExporter` on a background thread, so a run only pays for creating spans, never for
+writing them. The store is `traces.sqlite` in the data dir (WAL), or PostgreSQL when `postgres_url` is set (tables
+`forge_spans`, `forge_runs`, `forge_trace_meta`), so every process of a deployment writes one store; the SQL is the
+same for both (`forge.trace_db`). A `spans` table has one row per span and a `runs` table one row per root span with
+the fields `forge trace list` filters on. A store that cannot be written (disk full, database down, corrupt file)
+never fails a learner's run: the lost spans are counted (`trace_health()`, for /healthz; `forge trace …` prints one
+warning line), warned about once in the log, and the next batch tries again. Queries over the store live in
+`forge.traces`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import hashlib
 import json
 import logging
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,8 +30,8 @@ from opentelemetry.trace import NoOpTracerProvider
 
 from agents import telemetry
 from forge.settings import APP_NAME, Settings
+from forge.trace_db import Location, StoreVersionError, TraceDB, TraceDBError, describe, open_db
 from knowledge.errors import ResourceError
-from knowledge.files import make_private, private_file
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +39,19 @@ DB_NAME = "traces.sqlite"
 SALT_NAME = "trace-salt"
 SCHEMA_VERSION = 1
 SERVICE_NAME = APP_NAME
+SALT_KEY = "redaction_salt"
+__all__ = ["StoreVersionError", "TraceDBError"]  # re-exported: callers catch them from here
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS spans (
+CREATE TABLE IF NOT EXISTS {meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {spans} (
     trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,
     parent_id TEXT,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL,
+    start_ns {int64} NOT NULL,
+    end_ns {int64} NOT NULL,
     status TEXT NOT NULL,
     status_message TEXT,
     attributes TEXT NOT NULL,
@@ -55,8 +59,8 @@ CREATE TABLE IF NOT EXISTS spans (
     scope TEXT,
     PRIMARY KEY (trace_id, span_id)
 );
-CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
-CREATE TABLE IF NOT EXISTS runs (
+CREATE INDEX IF NOT EXISTS {spans}_start ON {spans} (start_ns);
+CREATE TABLE IF NOT EXISTS {runs} (
     trace_id TEXT PRIMARY KEY,
     root_span_id TEXT NOT NULL,
     run_id TEXT,
@@ -71,17 +75,17 @@ CREATE TABLE IF NOT EXISTS runs (
     failed INTEGER NOT NULL,
     error TEXT,
     valid INTEGER,
-    aci REAL,
+    aci {float},
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     model_calls INTEGER NOT NULL,
     span_count INTEGER NOT NULL,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL
+    start_ns {int64} NOT NULL,
+    end_ns {int64} NOT NULL
 );
-CREATE INDEX IF NOT EXISTS runs_start ON runs (start_ns);
-CREATE INDEX IF NOT EXISTS runs_conversation ON runs (conversation_id);
-CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
+CREATE INDEX IF NOT EXISTS {runs}_start ON {runs} (start_ns);
+CREATE INDEX IF NOT EXISTS {runs}_conversation ON {runs} (conversation_id);
+CREATE INDEX IF NOT EXISTS {runs}_run_id ON {runs} (run_id);
 """
 
 SPAN_COLUMNS = (
@@ -95,43 +99,37 @@ RUN_COLUMNS = (
 )  # fmt: skip
 
 
-class StoreVersionError(sqlite3.DatabaseError):
-    """The trace database was written by a newer version of the program."""
-
-
 def trace_db_path(data_dir: Path) -> Path:
-    """Where the trace store of a data dir lives."""
+    """Where the SQLite trace store of a data dir lives."""
     return data_dir.expanduser() / DB_NAME
 
 
-def connect(path: Path, *, create: bool) -> sqlite3.Connection:
-    """Open the trace store (creating the schema when `create`); raises sqlite3 errors for corrupt files.
+def trace_location(settings: Settings) -> Location:
+    """Where the traces of these settings go: PostgreSQL when `postgres_url` is set, else the data dir's file."""
+    return settings.postgres_url or trace_db_path(settings.data_dir)
 
-    Readers pass create=False and must check the file exists first.
+
+#: PostgreSQL URLs of the data dirs whose settings were given to `setup_tracing`, so code that only knows a data
+#: dir (`TraceStore.for_data_dir`, `Redactor.for_data_dir`) reads the store those settings write.
+_postgres_of: dict[Path, str] = {}
+
+
+def location_for_data_dir(data_dir: Path) -> Location:
+    """The trace store of a data dir: the PostgreSQL store its settings named, else its SQLite file."""
+    return _postgres_of.get(_key(data_dir)) or trace_db_path(data_dir)
+
+
+def _key(data_dir: Path) -> Path:
+    """A data dir as a dictionary key."""
+    return data_dir.expanduser().absolute()
+
+
+def connect(location: Location, *, create: bool) -> TraceDB:
+    """Open the trace store (creating the schema when `create`); raises TraceDBError when it cannot be used.
+
+    SQLite readers pass create=False and must check the file exists first.
     """
-    if create:
-        make_private(path.parent)
-    conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
-    try:
-        private_file(path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        if create:
-            conn.executescript(SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        _check_version(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _check_version(conn: sqlite3.Connection) -> None:
-    """Refuse a store written with a newer schema than this program knows."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    version = int(row[0]) if row else 0
-    if version != SCHEMA_VERSION:
-        raise StoreVersionError(f"schema version {version}, this program reads version {SCHEMA_VERSION}")
+    return open_db(location, create=create)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,9 +140,7 @@ def span_row(span: ReadableSpan) -> tuple[Any, ...]:
     """One `spans` row for a finished span."""
     ctx = span.get_span_context()
     parent = span.parent
-    events = [
-        {"name": e.name, "time_ns": e.timestamp, "attributes": _plain(e.attributes or {})} for e in span.events
-    ]
+    events = [{"name": e.name, "time_ns": e.timestamp, "attributes": _plain(e.attributes or {})} for e in span.events]
     return (
         format(ctx.trace_id, "032x") if ctx else "",
         format(ctx.span_id, "016x") if ctx else "",
@@ -166,28 +162,33 @@ def _plain(attributes: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(attributes).items()}
 
 
-def write_spans(conn: sqlite3.Connection, spans: Sequence[ReadableSpan]) -> None:
+def write_spans(db: TraceDB, spans: Sequence[ReadableSpan]) -> None:
     """Insert spans and refresh the `runs` rows of the traces they belong to, in one transaction."""
     rows = [span_row(s) for s in spans]
-    marks = ", ".join("?" * len(SPAN_COLUMNS))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(f"INSERT OR REPLACE INTO spans VALUES ({marks})", rows)
-        refresh_runs(conn, {row[0] for row in rows})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    with db.write():
+        db.many(db.sql(_upsert("spans", SPAN_COLUMNS, ("trace_id", "span_id"))), rows)
+        refresh_runs(db, {row[0] for row in rows})
 
 
-def refresh_runs(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
-    """Recompute the `runs` row of each trace from all its stored spans (children may arrive before the root)."""
-    marks = ", ".join("?" * len(RUN_COLUMNS))
-    for trace_id in trace_ids:
-        cursor = conn.execute(f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id = ?", (trace_id,))
-        summary = summarize_trace([dict(zip(SPAN_COLUMNS, r, strict=True)) for r in cursor])
+def refresh_runs(db: TraceDB, trace_ids: Iterable[str]) -> None:
+    """Recompute the `runs` row of each trace from all its stored spans.
+
+    Children may arrive before the root, and one trace's spans in several batches.
+    """
+    select = db.sql(f"SELECT {', '.join(SPAN_COLUMNS)} FROM {{spans}} WHERE trace_id = ?")
+    upsert = db.sql(_upsert("runs", RUN_COLUMNS, ("trace_id",)))
+    for trace_id in sorted(trace_ids):
+        rows = db.rows(select, (trace_id,))
+        summary = summarize_trace([dict(zip(SPAN_COLUMNS, r, strict=True)) for r in rows])
         if summary is not None:
-            conn.execute(f"INSERT OR REPLACE INTO runs VALUES ({marks})", tuple(summary[c] for c in RUN_COLUMNS))
+            db.rows(upsert, tuple(summary[c] for c in RUN_COLUMNS))
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """INSERT … ON CONFLICT DO UPDATE of every column (both engines speak it), with the table as a placeholder."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT INTO {{{table}}} VALUES ({marks}) ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
 
 
 def summarize_trace(spans: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -261,50 +262,116 @@ def _last_verdict(spans: list[dict[str, Any]], attrs: list[dict[str, Any]]) -> d
     return max(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
-class SqliteSpanExporter(SpanExporter):
-    """Writes batches of finished spans to the trace store; failures are warned about once and swallowed."""
+class TraceLoss:
+    """What this process could not write to its trace stores: a person sees it in `forge trace …` and /healthz."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._warned = False
+        self.dropped_spans = 0
+        self.error: str | None = None
+        self.ok = True
+
+    def failed(self, location: Location, exc: Exception, count: int) -> None:
+        """Count `count` lost spans and remember why."""
+        with self._lock:
+            self.dropped_spans += count
+            self.error = f"{describe(location)}: {exc}"
+            self.ok = False
+
+    def written(self) -> None:
+        """A batch was stored: the store works again (the count and the last error stay)."""
+        self.ok = True
+
+    def health(self) -> dict[str, Any]:
+        """Ok (the last write succeeded), the spans lost in this process and the last error."""
+        with self._lock:
+            return {"ok": self.ok, "dropped_spans": self.dropped_spans, "error": self.error}
+
+
+#: The trace loss of this process, over every tracing instance it started.
+LOSS = TraceLoss()
+
+
+def trace_health() -> dict[str, Any]:
+    """The trace store's health for this process: {"ok", "dropped_spans", "error", "store"} (for /healthz).
+
+    `ok` is False while the last batch could not be written (disk full, database down); `dropped_spans` counts every
+    span lost since the process started; `error` is the last failure, kept after the store recovers.
+    """
+    active = active_tracing()
+    return LOSS.health() | {"store": describe(active.location) if active else None}
+
+
+def loss_warning() -> str | None:
+    """One sentence about spans this process could not save, or None when nothing was lost."""
+    health = LOSS.health()
+    if not health["dropped_spans"]:
+        return None
+    return (f"Warning: {health['dropped_spans']} trace spans of this process could not be saved ({health['error']}); "
+            "the runs themselves completed.")  # fmt: skip
+
+
+class StoreSpanExporter(SpanExporter):
+    """Writes batches of finished spans to the trace store (SQLite or PostgreSQL), never failing a run.
+
+    Failures are counted in `LOSS`, warned about once and swallowed; a failed batch drops the connection, so the
+    next one reconnects.
+    """
+
+    def __init__(self, location: Location) -> None:
+        self.location = location
+        self._db: TraceDB | None = None
+        self._lock = threading.Lock()
         self.failures = 0
+        self.dropped_spans = 0
+        self.last_error: str | None = None
+
+    @property
+    def path(self) -> Location:
+        """The store (kept under its old name)."""
+        return self.location
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Store one batch (called on the processor's background thread, and on flush)."""
         try:
             with self._lock:
-                if self._conn is None:
-                    self._conn = connect(self.path, create=True)
-                write_spans(self._conn, spans)
+                if self._db is None:
+                    self._db = connect(self.location, create=True)
+                write_spans(self._db, spans)
+            LOSS.written()
             return SpanExportResult.SUCCESS
-        except Exception as exc:  # any store failure (disk full, corrupt file, a bug) must stay out of the run
+        except Exception as exc:  # any store failure (disk full, database down, a bug) must stay out of the run
             self._fail(exc, len(spans))
             return SpanExportResult.FAILURE
 
     def _fail(self, exc: Exception, count: int) -> None:
-        """Warn once per exporter that traces are being lost, and drop the connection so the next batch retries."""
+        """Count the lost spans, warn once per exporter, and drop the connection so the next batch retries."""
         self.failures += 1
+        self.dropped_spans += count
+        self.last_error = str(exc)
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        if not self._warned:
-            self._warned = True
-            log.warning("Traces are not being saved to %s (%s); runs go on without them.", self.path, exc)
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+        LOSS.failed(self.location, exc, count)
+        if self.failures == 1:
+            log.warning("Traces are not being saved to %s (%s); runs go on without them.", describe(self.location), exc)
         log.debug("dropped %d spans", count, exc_info=exc)
 
     def shutdown(self) -> None:
         """Close the database connection."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here: every export commits."""
         return True
+
+
+#: The former name, from when the store was SQLite only.
+SqliteSpanExporter = StoreSpanExporter
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -320,13 +387,23 @@ class Tracing:
     """
 
     provider: TracerProvider
-    exporter: SqliteSpanExporter
+    exporter: StoreSpanExporter
     users: int = 0
 
     @property
-    def path(self) -> Path:
-        """The trace store this instance writes."""
-        return self.exporter.path
+    def location(self) -> Location:
+        """The trace store this instance writes: a SQLite file or a PostgreSQL URL."""
+        return self.exporter.location
+
+    @property
+    def path(self) -> Location:
+        """The trace store this instance writes (the name from when it was always a file)."""
+        return self.exporter.location
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans this instance could not write (disk full, database down)."""
+        return self.exporter.dropped_spans
 
     def flush(self) -> bool:
         """Write every finished span now (e.g. before reading the store back)."""
@@ -347,6 +424,9 @@ class Tracing:
                 _in_use.remove(self)
             _activate_top()
         self.provider.shutdown()
+        if self.exporter.dropped_spans:
+            log.warning("%d trace spans were not saved to %s (last error: %s).", self.exporter.dropped_spans,
+                        describe(self.location), self.exporter.last_error)  # fmt: skip
 
 
 #: Instances still in use, oldest first; the last one receives the project's spans.
@@ -378,13 +458,15 @@ def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Traci
     with _setup_lock:
         _switched_off = not settings.tracing
         if _switched_off:
+            _remember(settings)
             _activate_top()
             return None
-    path = trace_db_path(settings.data_dir)
+        _remember(settings)
+    location = trace_location(settings)
     with _setup_lock:
-        current = next((t for t in _in_use if t.path == path), None)
+        current = next((t for t in _in_use if t.location == location), None)
         if current is None:
-            current = _new_tracing(path, schedule_delay_ms)
+            current = _new_tracing(location, schedule_delay_ms)
         else:
             _in_use.remove(current)
         _in_use.append(current)
@@ -393,8 +475,16 @@ def setup_tracing(settings: Settings, *, schedule_delay_ms: int = 1000) -> Traci
     return current
 
 
-def _new_tracing(path: Path, schedule_delay_ms: int) -> Tracing:
-    """A provider with a batch processor feeding a SQLite exporter."""
+def _remember(settings: Settings) -> None:
+    """Note which store the data dir's traces go to, for readers that only know the data dir."""
+    if settings.postgres_url:
+        _postgres_of[_key(settings.data_dir)] = settings.postgres_url
+    else:
+        _postgres_of.pop(_key(settings.data_dir), None)
+
+
+def _new_tracing(location: Location, schedule_delay_ms: int) -> Tracing:
+    """A provider with a batch processor feeding the store's exporter."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -402,7 +492,7 @@ def _new_tracing(path: Path, schedule_delay_ms: int) -> Tracing:
     except PackageNotFoundError:
         service_version = "0"
     resource = Resource.create({"service.name": SERVICE_NAME, "service.version": service_version})
-    exporter = SqliteSpanExporter(path)
+    exporter = StoreSpanExporter(location)
     # shutdown_on_exit flushes at interpreter exit too, in case a caller never shuts down.
     provider = TracerProvider(resource=resource, shutdown_on_exit=True)
     provider.add_span_processor(
@@ -427,19 +517,34 @@ def shutdown_tracing(instance: Tracing | None = None) -> None:
 # Redaction
 
 
+#: Salts read from trace databases in this process, by URL (a salt never changes once written).
+_db_salts: dict[str, bytes] = {}
+
+
 class Redactor:
     """Replaces learner-written text in span attributes by salted hashes (`sha256:<hex>`).
 
-    The salt is created once per install (data dir) and kept there, so the same text always maps to the same hash
-    within an install (runs can still be compared) while the hashes cannot be matched against another install's.
+    The salt is created once per install and kept with its traces: a file in the data dir with SQLite, a row of the
+    trace database with PostgreSQL (so every machine of one deployment hashes alike). The same text always maps to
+    the same hash within an install (runs can still be compared) while the hashes cannot be matched against another
+    install's.
     """
 
     def __init__(self, salt: bytes) -> None:
         self.salt = salt
 
     @classmethod
+    def for_settings(cls, settings: Settings) -> Redactor:
+        """The redactor of the install these settings describe."""
+        location = trace_location(settings)
+        return cls.for_data_dir(settings.data_dir) if isinstance(location, Path) else cls.in_database(location)
+
+    @classmethod
     def for_data_dir(cls, data_dir: Path) -> Redactor:
-        """The redactor of an install, creating its salt file on first use."""
+        """The redactor of a data dir: its salt file, or the database salt when its settings use PostgreSQL."""
+        location = location_for_data_dir(data_dir)
+        if not isinstance(location, Path):
+            return cls.in_database(location)
         path = data_dir.expanduser() / SALT_NAME
         try:
             if not path.is_file():
@@ -451,6 +556,28 @@ class Redactor:
             raise ResourceError(
                 f"The redaction salt {path} cannot be created or read ({exc}); check the data dir, or delete a "
                 "damaged salt file (hashes then change)."
+            ) from exc
+
+    @classmethod
+    def in_database(cls, location: Location) -> Redactor:
+        """The redactor whose salt is kept in the trace database, created by the first process that asks."""
+        if str(location) in _db_salts:
+            return cls(_db_salts[str(location)])
+        try:
+            db = connect(location, create=True)
+            try:
+                with db.write():
+                    insert = "INSERT INTO {meta} VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+                    db.rows(db.sql(insert), (SALT_KEY, secrets.token_hex(32)))
+                    (value,) = db.rows(db.sql("SELECT value FROM {meta} WHERE key = ?"), (SALT_KEY,))[0]
+            finally:
+                db.close()
+            salt = _db_salts[str(location)] = bytes.fromhex(str(value).strip())
+            return cls(salt)
+        except (TraceDBError, ValueError) as exc:
+            raise ResourceError(
+                f"The redaction salt in {describe(location)} cannot be created or read ({exc}); check that the "
+                "database is reachable."
             ) from exc
 
     def hash(self, text: Any) -> str:

@@ -11,7 +11,6 @@ import difflib
 import json
 import math
 import re
-import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents import telemetry
-from forge.telemetry import RUN_COLUMNS, SPAN_COLUMNS, connect, trace_db_path
+from forge.settings import Settings
+from forge.telemetry import RUN_COLUMNS, SPAN_COLUMNS, connect, location_for_data_dir, trace_location
+from forge.trace_db import Location, TraceDB, TraceDBError, describe
 from knowledge.errors import ResourceError, UserInputError
 from knowledge.levels import parse_level
 
@@ -87,7 +88,7 @@ class RunFilter(BaseModel):
         if self.trace_ids:
             clauses.append(f"trace_id IN ({', '.join('?' * len(self.trace_ids))})")
             params += self.trace_ids
-        return (" AND ".join(clauses) or "1"), params
+        return (" AND ".join(clauses) or "1 = 1"), params
 
 
 class RunSummary(BaseModel):
@@ -178,12 +179,14 @@ class SpanRecord(BaseModel):
         for event in self.events:
             if event["name"] == telemetry.DECISION_EVENT:
                 a = event["attributes"]
-                out.append({
-                    "name": a.get(telemetry.DECISION_NAME),
-                    "choice": a.get(telemetry.DECISION_CHOICE),
-                    "reason": a.get(telemetry.DECISION_REASON),
-                    "escalation": bool(a.get(telemetry.ESCALATED)),
-                })
+                out.append(
+                    {
+                        "name": a.get(telemetry.DECISION_NAME),
+                        "choice": a.get(telemetry.DECISION_CHOICE),
+                        "reason": a.get(telemetry.DECISION_REASON),
+                        "escalation": bool(a.get(telemetry.ESCALATED)),
+                    }
+                )
         return out
 
 
@@ -302,22 +305,32 @@ class PurgeResult(BaseModel):
 
 
 class TraceStore:
-    """Read access to one trace database; a missing file reads as an empty store."""
+    """Read access to one trace database (SQLite file or PostgreSQL URL); a missing file reads as an empty store."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._db: TraceDB | None = None
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> TraceStore:
-        """The store of a data dir."""
-        return cls(trace_db_path(data_dir))
+        """The store of a data dir (the PostgreSQL one when its settings, given to `setup_tracing`, name one)."""
+        return cls(location_for_data_dir(data_dir))
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TraceStore:
+        """The store these settings write: PostgreSQL when `postgres_url` is set, else the data dir's file."""
+        return cls(trace_location(settings))
+
+    @property
+    def where(self) -> str:
+        """The store for messages (no password)."""
+        return describe(self.path)
 
     def close(self) -> None:
         """Close the connection, if one was opened."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __enter__(self) -> TraceStore:
         return self
@@ -326,18 +339,26 @@ class TraceStore:
         self.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query; an unreadable database becomes a ResourceError naming the file."""
-        if not self.path.is_file():
+        """Run a query (tables as `{spans}`, `{runs}`); an unreadable database becomes a ResourceError naming it."""
+        if isinstance(self.path, Path) and not self.path.is_file():
             return []
         try:
-            if self._conn is None:
-                self._conn = connect(self.path, create=False)
-            return list(self._conn.execute(sql, params))
-        except sqlite3.DatabaseError as exc:
+            return self._open().rows(self._open().sql(sql), params)
+        except TraceDBError as exc:
             self.close()
-            raise ResourceError(
-                f"The trace database {self.path} cannot be read ({exc}); move it away and a new one is started."
-            ) from exc
+            raise ResourceError(self._unreadable(exc)) from exc
+
+    def _open(self) -> TraceDB:
+        """The connection, opened on first use."""
+        if self._db is None:
+            self._db = connect(self.path, create=False)
+        return self._db
+
+    def _unreadable(self, exc: Exception) -> str:
+        """The sentence for a store that cannot be read."""
+        if isinstance(self.path, Path):
+            return f"The trace database {self.path} cannot be read ({exc}); move it away and a new one is started."
+        return f"The trace database at {self.where} cannot be read ({exc}); check that PostgreSQL is running."
 
     # -- runs ------------------------------------------------------------------------------------------------
 
@@ -345,35 +366,35 @@ class TraceStore:
         """Runs matching the filter, newest first."""
         where, params = (flt or RunFilter()).where()
         limit = f" LIMIT {int(flt.limit)}" if flt and flt.limit else ""
-        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE {where} ORDER BY start_ns DESC{limit}"
+        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM {{runs}} WHERE {where} ORDER BY start_ns DESC{limit}"
         return [RunSummary.from_row(r) for r in self._rows(sql, params)]
 
     def resolve(self, ident: str) -> str:
         """The trace id for a trace id, a unique prefix of one (at least 4 hex digits), or a run id."""
         key = ident.strip().lower()
-        rows = self._rows("SELECT trace_id FROM runs WHERE run_id = ?", (ident.strip(),))
+        rows = self._rows("SELECT trace_id FROM {runs} WHERE run_id = ?", (ident.strip(),))
         if not rows and re.fullmatch(r"[0-9a-f]{4,32}", key):
-            rows = self._rows("SELECT trace_id FROM runs WHERE trace_id LIKE ? LIMIT 2", (key + "%",))
+            rows = self._rows("SELECT trace_id FROM {runs} WHERE trace_id LIKE ? LIMIT 2", (key + "%",))
         if not rows and re.fullmatch(r"[0-9a-f]{4,32}", key):  # a trace whose root never arrived (cut off)
-            rows = self._rows("SELECT DISTINCT trace_id FROM spans WHERE trace_id LIKE ? LIMIT 2", (key + "%",))
+            rows = self._rows("SELECT DISTINCT trace_id FROM {spans} WHERE trace_id LIKE ? LIMIT 2", (key + "%",))
         if len(rows) > 1:
             raise UserInputError(f"{ident!r} matches several traces; give more digits of the trace id.")
         if not rows:
             raise UserInputError(
-                f"No trace {ident!r} in {self.path}; give a trace id (or run id) shown by `forge trace list`."
+                f"No trace {ident!r} in {self.where}; give a trace id (or run id) shown by `forge trace list`."
             )
         return str(rows[0][0])
 
     def run(self, trace_id: str) -> RunSummary | None:
         """The run of a trace, if its root span was recorded."""
-        rows = self._rows(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE trace_id = ?", (trace_id,))
+        rows = self._rows(f"SELECT {', '.join(RUN_COLUMNS)} FROM {{runs}} WHERE trace_id = ?", (trace_id,))
         return RunSummary.from_row(rows[0]) if rows else None
 
     # -- spans -----------------------------------------------------------------------------------------------
 
     def spans(self, trace_id: str) -> list[SpanRecord]:
         """All spans of one trace, in start order."""
-        sql = f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id = ? ORDER BY start_ns, end_ns DESC"
+        sql = f"SELECT {', '.join(SPAN_COLUMNS)} FROM {{spans}} WHERE trace_id = ? ORDER BY start_ns, end_ns DESC"
         return [SpanRecord.from_row(r) for r in self._rows(sql, (trace_id,))]
 
     def spans_of(self, trace_ids: Sequence[str], *, batch: int = 200) -> Iterator[SpanRecord]:
@@ -381,7 +402,8 @@ class TraceStore:
         for start in range(0, len(trace_ids), batch):
             chunk = list(trace_ids[start : start + batch])
             marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE trace_id IN ({marks}) ORDER BY trace_id, start_ns"
+            columns = ", ".join(SPAN_COLUMNS)
+            sql = f"SELECT {columns} FROM {{spans}} WHERE trace_id IN ({marks}) ORDER BY trace_id, start_ns"
             yield from (SpanRecord.from_row(r) for r in self._rows(sql, chunk))
 
     def tree(self, ident: str) -> TraceView:
@@ -442,25 +464,22 @@ class TraceStore:
     def purge(self, before: datetime) -> PurgeResult:
         """Delete every run that started before `before` (and stray spans older than it), overwriting the data."""
         cutoff = to_ns(before)
-        if not self.path.is_file():
+        if isinstance(self.path, Path) and not self.path.is_file():
             return PurgeResult(runs=0, spans=0, before=before)
-        doomed = "SELECT trace_id FROM runs WHERE start_ns < ?1 UNION " \
-                 "SELECT trace_id FROM spans GROUP BY trace_id HAVING max(end_ns) < ?1 " \
-                 "AND trace_id NOT IN (SELECT trace_id FROM runs)"  # fmt: skip
-        runs = self._rows(f"SELECT count(*) FROM runs WHERE trace_id IN ({doomed})", (cutoff,))[0][0]
-        spans = self._rows(f"SELECT count(*) FROM spans WHERE trace_id IN ({doomed})", (cutoff,))[0][0]
-        # secure_delete overwrites freed pages, and the checkpoint empties the WAL: purged text must not linger.
-        self._rows("PRAGMA secure_delete = ON")
-        self._rows("BEGIN IMMEDIATE")
+        doomed = "SELECT trace_id FROM {runs} WHERE start_ns < ? UNION " \
+                 "SELECT trace_id FROM {spans} GROUP BY trace_id HAVING max(end_ns) < ? " \
+                 "AND trace_id NOT IN (SELECT trace_id FROM {runs})"  # fmt: skip
+        both = (cutoff, cutoff)
+        runs = self._rows(f"SELECT count(*) FROM {{runs}} WHERE trace_id IN ({doomed})", both)[0][0]
+        spans = self._rows(f"SELECT count(*) FROM {{spans}} WHERE trace_id IN ({doomed})", both)[0][0]
         try:
-            self._rows(f"DELETE FROM spans WHERE trace_id IN ({doomed})", (cutoff,))
-            self._rows(f"DELETE FROM runs WHERE trace_id IN ({doomed})", (cutoff,))
-            self._rows("COMMIT")
-        except BaseException:
-            if self._conn is not None:
-                self._conn.execute("ROLLBACK")
-            raise
-        self._rows("PRAGMA wal_checkpoint(TRUNCATE)")
+            db = self._open()
+            with db.purge_guard(), db.write():
+                db.rows(db.sql(f"DELETE FROM {{spans}} WHERE trace_id IN ({doomed})"), both)
+                db.rows(db.sql(f"DELETE FROM {{runs}} WHERE trace_id IN ({doomed})"), both)
+        except TraceDBError as exc:
+            self.close()
+            raise ResourceError(self._unreadable(exc)) from exc
         return PurgeResult(runs=runs, spans=spans, before=before)
 
 

@@ -1,7 +1,8 @@
 """`forge trace`: inspect, compare, summarise, export and purge the recorded traces of runs.
 
 Every run (an item, a tutoring turn, an exercise-session turn, an `ask`) is one trace in `traces.sqlite` in the data
-dir. These commands only read that store (and delete from it, for `purge`); they never record traces themselves.
+dir, or in PostgreSQL when `postgres_url` is set (every process of a deployment writes there). These commands only
+read that store (and delete from it, for `purge`); they never record traces themselves.
 """
 
 from __future__ import annotations
@@ -76,16 +77,22 @@ def _filter(
 
 
 def _store(cli: typer.Context) -> TraceStore:
-    """The trace store of the configured data dir (without starting tracing for this command)."""
+    """The configured trace store: PostgreSQL with `postgres_url`, else the data dir's file (tracing not started).
+
+    Prints one warning line first when this process could not save some of its own spans.
+    """
     from forge.settings import load_settings
-    from forge.telemetry import active_tracing
+    from forge.telemetry import active_tracing, loss_warning
     from forge.traces import TraceStore
 
     tracing = active_tracing()
     if tracing is not None:
         tracing.flush()  # runs made earlier in this process (tests, embedding) become visible
+    warning = loss_warning()
+    if warning:
+        err_console.print(warning, highlight=False, markup=False, soft_wrap=True)
     settings, _ = load_settings(state(cli).overrides)
-    return TraceStore.for_data_dir(settings.data_dir)
+    return TraceStore.for_settings(settings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,7 +122,7 @@ def list_runs(
         print_json(runs)
         return
     if not runs:
-        console.print(f"No runs match in {store.path}.")
+        console.print(f"No runs match in {store.where}.")
         return
     console.print(_runs_table(runs))
 
@@ -426,7 +433,7 @@ def export(
     if (jsonl is None) == (otlp is None):
         raise UserInputError("Give exactly one destination: --jsonl FILE or --otlp URL.")
     settings, _ = load_settings(state(cli).overrides)
-    redactor = Redactor.for_data_dir(settings.data_dir) if redact else None
+    redactor = Redactor.for_settings(settings) if redact else None
     with _store(cli) as store:
         ids = [store.resolve(t) for t in trace_ids or []]
         flt = _filter(session, level, kind, exercise_type, model, escalated, failed, since, until, trace_ids=ids)
